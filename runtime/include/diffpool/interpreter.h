@@ -1,0 +1,103 @@
+// Runs a loaded Model on graphs, with all memory in one caller-supplied arena.
+//
+// Two phases. Create() does everything that can fail or allocate: it plans
+// the arena, creates and packs the XNNPACK operators (their memory also comes
+// from the arena). Run() only computes: it allocates nothing and makes no
+// system calls.
+//
+// Ownership and lifetime: the Interpreter object itself lives at the head of
+// the arena. The arena and the Model's bytes must outlive it; release it with
+// Interpreter::Destroy() before reusing or freeing the arena.
+// Thread-safety: one Interpreter serves one thread at a time. Any number of
+// interpreters (each with its own arena) may share one Model concurrently.
+#ifndef DIFFPOOL_INTERPRETER_H_
+#define DIFFPOOL_INTERPRETER_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "diffpool/graph.h"
+#include "diffpool/model.h"
+#include "diffpool/status.h"
+
+namespace diffpool {
+
+struct InterpreterOptions {
+  // Largest graph Run will accept. 0 means the model's max_nodes; larger
+  // than the model's max_nodes is refused.
+  int32_t max_nodes = 0;
+  // Largest edge list Run will accept. 0 means max_nodes * (max_nodes - 1),
+  // enough for any simple graph of max_nodes nodes.
+  int32_t max_edges = 0;
+  // Keep every level's assignment matrix S readable after Run (costs arena).
+  bool keep_assignments = false;
+};
+
+// Required alignment of the arena pointer.
+constexpr size_t kArenaAlignment = 64;
+
+class Interpreter {
+ public:
+  // Bytes of arena that Create() needs for `model` under `options`.
+  static Status ArenaBytes(const Model& model, const InterpreterOptions& options, size_t* bytes,
+                           Message* message = nullptr);
+
+  // Builds an interpreter inside `arena` (kArenaAlignment-aligned, at least
+  // ArenaBytes() long). On failure *interpreter is null and nothing needs
+  // releasing.
+  static Status Create(const Model& model, const InterpreterOptions& options, void* arena,
+                       size_t arena_bytes, Interpreter** interpreter, Message* message = nullptr);
+
+  // Releases the XNNPACK operators. `interpreter` may be null.
+  static void Destroy(Interpreter* interpreter);
+
+  // One forward pass. `output` receives num_outputs() floats: log-probabilities
+  // for classification, values for regression. `probabilities` (optional, may
+  // be null) receives exp(log-probabilities) for classification.
+  // On failure the output buffers are untouched, last_error() says why, and
+  // the interpreter stays usable.
+  Status Run(const Graph& graph, float* output, int32_t output_size,
+             float* probabilities = nullptr);
+
+  // Level l's assignment S (rows x clusters, row-major) from the last
+  // successful Run. Needs keep_assignments. The pointer is valid until the
+  // next Run or Destroy.
+  Status GetAssignment(int32_t level, const float** data, int32_t* rows, int32_t* cols) const;
+
+  const Model& model() const { return model_; }
+  int32_t num_outputs() const { return model_.num_outputs(); }
+  // Bytes of the arena actually used (<= ArenaBytes()).
+  size_t arena_used_bytes() const { return arena_used_; }
+  // Detail of the most recent failure of Run/GetAssignment ("" if none).
+  const char* last_error() const { return last_error_.text; }
+
+  Interpreter(const Interpreter&) = delete;
+  Interpreter& operator=(const Interpreter&) = delete;
+
+ private:
+  friend class InterpreterBuilder;
+  struct State;
+  Interpreter() = default;
+  ~Interpreter() = default;
+
+  Model model_;
+  State* state_ = nullptr;
+  size_t arena_used_ = 0;
+  Message last_error_;
+};
+
+// Runs the model's embedded test vectors on `interpreter` (which must accept
+// their sizes). Reports the largest absolute difference seen and the number
+// of graphs checked; kSelfTestMismatch if any exceeds the file's tolerance,
+// kSelfTestMissing if the file has none.
+struct SelfTestReport {
+  int32_t graphs_checked = 0;
+  int32_t argmax_mismatches = 0;
+  float max_abs_diff = 0.0f;
+  float tolerance = 0.0f;
+};
+Status RunSelfTest(Interpreter* interpreter, SelfTestReport* report, Message* message = nullptr);
+
+}  // namespace diffpool
+
+#endif  // DIFFPOOL_INTERPRETER_H_
