@@ -33,6 +33,15 @@ struct InterpreterOptions {
   bool keep_assignments = false;
 };
 
+class Interpreter;
+struct SelfTestReport;
+
+// Runs the model's embedded test vectors on `interpreter` (which must accept
+// their sizes). Reports the largest absolute difference seen and the number
+// of graphs checked; kSelfTestMismatch if any exceeds the file's tolerance,
+// kSelfTestMissing if the file has none.
+Status RunSelfTest(Interpreter* interpreter, SelfTestReport* report, Message* message = nullptr);
+
 // Required alignment of the arena pointer.
 constexpr size_t kArenaAlignment = 64;
 
@@ -75,10 +84,13 @@ class Interpreter {
   Interpreter& operator=(const Interpreter&) = delete;
 
  private:
-  friend class InterpreterBuilder;
   struct State;
   Interpreter() = default;
   ~Interpreter() = default;
+  // Validates `graph` and runs every op; on success *result points at the
+  // output row inside the arena.
+  Status Compute(const Graph& graph, const float** result);
+  friend Status RunSelfTest(Interpreter*, SelfTestReport*, Message*);
 
   Model model_;
   State* state_ = nullptr;
@@ -86,17 +98,13 @@ class Interpreter {
   Message last_error_;
 };
 
-// Runs the model's embedded test vectors on `interpreter` (which must accept
-// their sizes). Reports the largest absolute difference seen and the number
-// of graphs checked; kSelfTestMismatch if any exceeds the file's tolerance,
-// kSelfTestMissing if the file has none.
+// Result of RunSelfTest().
 struct SelfTestReport {
   int32_t graphs_checked = 0;
   int32_t argmax_mismatches = 0;
   float max_abs_diff = 0.0f;
   float tolerance = 0.0f;
 };
-Status RunSelfTest(Interpreter* interpreter, SelfTestReport* report, Message* message = nullptr);
 
 }  // namespace diffpool
 

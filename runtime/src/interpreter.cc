@@ -1,0 +1,505 @@
+#include "diffpool/interpreter.h"
+
+#include <cmath>
+#include <cstring>
+#include <new>
+
+#include "arena_planner.h"
+#include "checked_math.h"
+#include "message.h"
+#include "model_internal.h"
+#include "ops/ops.h"
+#include "xnn_backend.h"
+
+namespace diffpool {
+
+struct Interpreter::State {
+  const fb::Model* model = nullptr;
+  int32_t num_tensors = 0;
+  int32_t num_ops = 0;
+  int32_t max_nodes = 0;
+  int32_t max_edges = 0;
+  bool keep_assignments = false;
+  bool has_result = false;
+  int32_t last_num_nodes = 0;
+  BufferRequest* requests = nullptr;  // num_tensors, then one scratch per op
+  size_t* offsets = nullptr;          // planned offsets, same indexing
+  OpState* ops = nullptr;
+  int32_t* row_begin = nullptr;       // CSR of the input graph
+  int32_t* sources = nullptr;
+  int32_t* cursor = nullptr;
+  uint8_t* region = nullptr;
+};
+
+namespace {
+
+constexpr size_t kAlign = ArenaPlanner::kAlignment;
+// Above this many buffers ArenaBytes() cannot plan on the stack and returns
+// the no-reuse sum, an upper bound.
+constexpr int32_t kStackPlanLimit = 256;
+constexpr int64_t kMaxEdgesCap = int64_t{1} << 28;
+// Bytes reserved for Interpreter::State (checked by a static_assert).
+constexpr size_t kStateSlotBytes = 256;
+
+struct Limits {
+  int32_t max_nodes = 0;
+  int32_t max_edges = 0;
+};
+
+Status ResolveLimits(const Model& model, const InterpreterOptions& options, Limits* limits,
+                     Message* message) {
+  if (!model.loaded()) {
+    return DIFFPOOL_FAIL(message, Status::kInvalidArgument, "model is not loaded");
+  }
+  if (options.max_nodes < 0 || options.max_nodes > model.max_nodes()) {
+    return DIFFPOOL_FAIL(message, Status::kInvalidArgument,
+                         "options.max_nodes %d outside [0, model max_nodes %d]", options.max_nodes,
+                         model.max_nodes());
+  }
+  limits->max_nodes = options.max_nodes == 0 ? model.max_nodes() : options.max_nodes;
+  if (options.max_edges < 0 || options.max_edges > kMaxEdgesCap) {
+    return DIFFPOOL_FAIL(message, Status::kInvalidArgument, "options.max_edges %d outside [0, %lld]",
+                         options.max_edges, static_cast<long long>(kMaxEdgesCap));
+  }
+  if (options.max_edges > 0) {
+    limits->max_edges = options.max_edges;
+  } else {
+    const int64_t n = limits->max_nodes;
+    const int64_t full = n * (n - 1);
+    limits->max_edges = static_cast<int32_t>(full < 1 ? 1 : (full > kMaxEdgesCap ? kMaxEdgesCap : full));
+  }
+  return Status::kOk;
+}
+
+// Sizes and lifetimes of every activation tensor and op scratch buffer.
+void FillRequests(const fb::Model* model, int32_t max_nodes, bool keep_assignments,
+                  BufferRequest* requests) {
+  const int32_t num_tensors = static_cast<int32_t>(model->tensors()->size());
+  const int32_t num_ops = static_cast<int32_t>(model->operators()->size());
+  constexpr int32_t kUnwritten = INT32_MAX;
+  for (int32_t t = 0; t < num_tensors; ++t) {
+    BufferRequest& r = requests[t];
+    r = BufferRequest{};
+    const fb::Tensor* tensor = model->tensors()->Get(t);
+    if (IsConstant(tensor)) continue;
+    r.bytes = static_cast<size_t>(MaxRows(model, tensor, max_nodes)) * Columns(tensor) *
+                  sizeof(float) + XNN_EXTRA_BYTES;
+    r.first_use = kUnwritten;
+    r.last_use = -1;
+  }
+  requests[model->input_features()].first_use = -1;
+  for (int32_t i = 0; i < num_ops; ++i) {
+    const fb::Operator* op = model->operators()->Get(i);
+    for (const int32_t t : *op->outputs()) requests[t].first_use = i;
+    for (const int32_t t : *op->inputs()) {
+      if (t >= 0 && !IsConstant(model->tensors()->Get(t)) && requests[t].last_use < i) {
+        requests[t].last_use = i;
+      }
+    }
+    BufferRequest& scratch = requests[num_tensors + i];
+    scratch = BufferRequest{};
+    scratch.bytes = OpScratchBytes(model, op, max_nodes);
+    scratch.first_use = scratch.last_use = i;
+  }
+  requests[model->output()].last_use = num_ops;
+  if (keep_assignments) {
+    for (int32_t l = 0; l < NumLevels(model); ++l) {
+      const int32_t s = model->levels()->Get(l)->assignment();
+      if (s >= 0) requests[s].last_use = num_ops;
+    }
+  }
+  for (int32_t t = 0; t < num_tensors; ++t) {
+    BufferRequest& r = requests[t];
+    if (r.bytes == 0) continue;
+    if (r.first_use == kUnwritten) {
+      r.bytes = 0;  // an activation no op computes: never touched
+    } else if (r.last_use < r.first_use) {
+      r.last_use = r.first_use;  // computed but never read
+    }
+  }
+}
+
+// Byte offsets of everything in the arena, in order.
+struct Layout {
+  size_t state = 0, requests = 0, offsets = 0, order = 0, ops = 0;
+  size_t row_begin = 0, sources = 0, cursor = 0, region = 0, region_bytes = 0;
+  size_t backend = 0, backend_bytes = 0, total = 0;
+};
+
+class LayoutBuilder {
+ public:
+  // Appends `count` items of `size` bytes; returns false on overflow.
+  bool Add(size_t count, size_t size, size_t* offset) {
+    size_t bytes;
+    if (!CheckedAlignUp(cursor_, kAlign, offset) || !CheckedMul(count, size, &bytes) ||
+        !CheckedAdd(*offset, bytes, &cursor_)) {
+      return false;
+    }
+    return true;
+  }
+  size_t cursor() const { return cursor_; }
+
+ private:
+  size_t cursor_ = 0;
+};
+
+// Lays out everything but the planned region, whose size comes from `plan`.
+bool LayoutFixedPart(const fb::Model* model, const Limits& limits, Layout* layout,
+                     LayoutBuilder* builder) {
+  const size_t buffers = model->tensors()->size() + model->operators()->size();
+  size_t interpreter_end;
+  return builder->Add(1, sizeof(Interpreter), &interpreter_end) &&
+         builder->Add(1, kStateSlotBytes, &layout->state) &&
+         builder->Add(buffers, sizeof(BufferRequest), &layout->requests) &&
+         builder->Add(buffers, sizeof(size_t), &layout->offsets) &&
+         builder->Add(buffers, sizeof(int32_t), &layout->order) &&
+         builder->Add(model->operators()->size(), sizeof(OpState), &layout->ops) &&
+         builder->Add(static_cast<size_t>(limits.max_nodes) + 1, sizeof(int32_t),
+                      &layout->row_begin) &&
+         builder->Add(static_cast<size_t>(limits.max_edges), sizeof(int32_t), &layout->sources) &&
+         builder->Add(static_cast<size_t>(limits.max_nodes), sizeof(int32_t), &layout->cursor);
+}
+
+bool LayoutVariablePart(const fb::Model* model, size_t plan_bytes, Layout* layout,
+                        LayoutBuilder* builder) {
+  size_t init_scratch = 0, backend = 0;
+  for (const fb::Operator* op : *model->operators()) {
+    const size_t s = OpInitScratchBytes(model, op);
+    if (s > init_scratch) init_scratch = s;
+    if (!CheckedAdd(backend, OpBackendBytes(model, op), &backend)) return false;
+  }
+  layout->region_bytes = plan_bytes > init_scratch ? plan_bytes : init_scratch;
+  layout->backend_bytes = backend;
+  if (!builder->Add(layout->region_bytes, 1, &layout->region) ||
+      !builder->Add(backend, 1, &layout->backend)) {
+    return false;
+  }
+  layout->total = builder->cursor();
+  return true;
+}
+
+size_t TensorBytes(const fb::Model* model, const fb::Tensor* t, int32_t rows) {
+  (void)model;
+  return static_cast<size_t>(rows) * Columns(t) * sizeof(float);
+}
+
+}  // namespace
+
+Status Interpreter::ArenaBytes(const Model& model, const InterpreterOptions& options,
+                               size_t* bytes, Message* message) {
+  if (bytes == nullptr) return DIFFPOOL_FAIL(message, Status::kInvalidArgument, "bytes is null");
+  Limits limits;
+  DIFFPOOL_RETURN_IF_ERROR(ResolveLimits(model, options, &limits, message));
+  const fb::Model* root = model.root();
+  Layout layout;
+  LayoutBuilder builder;
+  const int32_t count = static_cast<int32_t>(root->tensors()->size() + root->operators()->size());
+  size_t plan_bytes = 0;
+  bool overflow = false;
+  if (count <= kStackPlanLimit) {
+    BufferRequest requests[kStackPlanLimit];
+    int32_t order[kStackPlanLimit];
+    FillRequests(root, limits.max_nodes, options.keep_assignments, requests);
+    plan_bytes = ArenaPlanner::Plan(requests, count, order, &overflow);
+  } else {
+    // Too many buffers to plan without memory: every buffer gets its own.
+    const int32_t num_tensors = static_cast<int32_t>(root->tensors()->size());
+    for (int32_t t = 0; t < num_tensors && !overflow; ++t) {
+      const fb::Tensor* tensor = root->tensors()->Get(t);
+      if (IsConstant(tensor)) continue;
+      size_t b;
+      overflow = !CheckedAlignUp(TensorBytes(root, tensor, MaxRows(root, tensor, limits.max_nodes)) +
+                                     XNN_EXTRA_BYTES, kAlign, &b) ||
+                 !CheckedAdd(plan_bytes, b, &plan_bytes);
+    }
+    for (const fb::Operator* op : *root->operators()) {
+      size_t b;
+      overflow = overflow || !CheckedAlignUp(OpScratchBytes(root, op, limits.max_nodes), kAlign, &b) ||
+                 !CheckedAdd(plan_bytes, b, &plan_bytes);
+    }
+  }
+  if (overflow || !LayoutFixedPart(root, limits, &layout, &builder) ||
+      !LayoutVariablePart(root, plan_bytes, &layout, &builder)) {
+    return DIFFPOOL_FAIL(message, Status::kArenaTooSmall, "arena size overflows size_t");
+  }
+  *bytes = layout.total;
+  return Status::kOk;
+}
+
+Status Interpreter::Create(const Model& model, const InterpreterOptions& options, void* arena,
+                           size_t arena_bytes, Interpreter** interpreter, Message* message) {
+  if (interpreter == nullptr || arena == nullptr) {
+    return DIFFPOOL_FAIL(message, Status::kInvalidArgument, "arena and interpreter must not be null");
+  }
+  *interpreter = nullptr;
+  if (reinterpret_cast<uintptr_t>(arena) % kArenaAlignment != 0) {
+    return DIFFPOOL_FAIL(message, Status::kArenaMisaligned, "arena %p is not %zu-byte aligned",
+                         arena, kArenaAlignment);
+  }
+  Limits limits;
+  DIFFPOOL_RETURN_IF_ERROR(ResolveLimits(model, options, &limits, message));
+  DIFFPOOL_RETURN_IF_ERROR(InitializeXnnpack(message));
+  const fb::Model* root = model.root();
+  auto* base = static_cast<uint8_t*>(arena);
+
+  Layout layout;
+  LayoutBuilder builder;
+  if (!LayoutFixedPart(root, limits, &layout, &builder) || builder.cursor() > arena_bytes) {
+    return DIFFPOOL_FAIL(message, Status::kArenaTooSmall,
+                         "arena of %zu bytes cannot hold the interpreter's tables", arena_bytes);
+  }
+  const int32_t num_tensors = static_cast<int32_t>(root->tensors()->size());
+  const int32_t num_ops = static_cast<int32_t>(root->operators()->size());
+  auto* requests = reinterpret_cast<BufferRequest*>(base + layout.requests);
+  FillRequests(root, limits.max_nodes, options.keep_assignments, requests);
+  bool overflow = false;
+  const size_t plan_bytes = ArenaPlanner::Plan(
+      requests, num_tensors + num_ops, reinterpret_cast<int32_t*>(base + layout.order), &overflow);
+  if (overflow || !LayoutVariablePart(root, plan_bytes, &layout, &builder) ||
+      layout.total > arena_bytes) {
+    return DIFFPOOL_FAIL(message, Status::kArenaTooSmall,
+                         "arena is %zu bytes, this model needs %zu (Interpreter::ArenaBytes)",
+                         arena_bytes, layout.total);
+  }
+
+  Interpreter* self = new (base) Interpreter();
+  State* state = new (base + layout.state) State();
+  static_assert(sizeof(State) <= kStateSlotBytes, "State must fit its reserved slot");
+  self->model_ = model;
+  self->state_ = state;
+  state->model = root;
+  state->num_tensors = num_tensors;
+  state->num_ops = num_ops;
+  state->max_nodes = limits.max_nodes;
+  state->max_edges = limits.max_edges;
+  state->keep_assignments = options.keep_assignments;
+  state->requests = requests;
+  state->offsets = reinterpret_cast<size_t*>(base + layout.offsets);
+  for (int32_t i = 0; i < num_tensors + num_ops; ++i) state->offsets[i] = requests[i].offset;
+  state->ops = reinterpret_cast<OpState*>(base + layout.ops);
+  for (int32_t i = 0; i < num_ops; ++i) new (&state->ops[i]) OpState();
+  state->row_begin = reinterpret_cast<int32_t*>(base + layout.row_begin);
+  state->sources = reinterpret_cast<int32_t*>(base + layout.sources);
+  state->cursor = reinterpret_cast<int32_t*>(base + layout.cursor);
+  state->region = base + layout.region;
+
+  ArenaBump bump;
+  bump.begin = bump.cursor = base + layout.backend;
+  bump.end = bump.begin + layout.backend_bytes;
+  PrepareContext context;
+  context.model = root;
+  context.max_nodes = limits.max_nodes;
+  context.xnn_arena = &bump;
+  context.init_scratch = reinterpret_cast<float*>(state->region);
+  context.message = message;
+  for (int32_t i = 0; i < num_ops; ++i) {
+    const Status status = PrepareOp(context, root->operators()->Get(i), &state->ops[i]);
+    if (status != Status::kOk) {
+      Destroy(self);
+      return status;
+    }
+  }
+  self->arena_used_ = layout.backend + static_cast<size_t>(bump.cursor - bump.begin);
+  *interpreter = self;
+  return Status::kOk;
+}
+
+void Interpreter::Destroy(Interpreter* interpreter) {
+  if (interpreter == nullptr) return;
+  State* state = interpreter->state_;
+  if (state != nullptr) {
+    for (int32_t i = 0; i < state->num_ops; ++i) ReleaseOp(&state->ops[i]);
+    state->~State();
+  }
+  interpreter->~Interpreter();
+}
+
+Status Interpreter::Compute(const Graph& graph, const float** result) {
+  State& s = *state_;
+  const fb::Model* root = s.model;
+  const int32_t n = graph.num_nodes;
+  Message* message = &last_error_;
+  if (n < 1) return DIFFPOOL_FAIL(message, Status::kGraphEmpty, "graph has %d nodes", n);
+  if (n > s.max_nodes) {
+    return DIFFPOOL_FAIL(message, Status::kGraphTooManyNodes,
+                         "graph has %d nodes, the interpreter accepts at most %d", n, s.max_nodes);
+  }
+  const int32_t features = model_.num_features();
+  if (graph.num_features != features) {
+    return DIFFPOOL_FAIL(message, Status::kGraphFeatureWidth,
+                         "graph rows have %d features, the model expects %d", graph.num_features,
+                         features);
+  }
+  if (graph.features == nullptr) {
+    return DIFFPOOL_FAIL(message, Status::kInvalidArgument, "graph.features is null");
+  }
+  const int32_t edges = graph.num_edges;
+  if (edges < 0) return DIFFPOOL_FAIL(message, Status::kInvalidArgument, "num_edges is %d", edges);
+  if (edges > s.max_edges) {
+    return DIFFPOOL_FAIL(message, Status::kGraphTooManyEdges,
+                         "graph has %d edges, the interpreter accepts at most %d", edges,
+                         s.max_edges);
+  }
+  if (edges > 0 && (graph.edge_src == nullptr || graph.edge_dst == nullptr)) {
+    return DIFFPOOL_FAIL(message, Status::kInvalidArgument, "%d edges but a null edge array",
+                         edges);
+  }
+  for (int32_t e = 0; e < edges; ++e) {
+    const int32_t src = graph.edge_src[e], dst = graph.edge_dst[e];
+    if (src < 0 || src >= n) {
+      return DIFFPOOL_FAIL(message, Status::kGraphEdgeOutOfRange,
+                           "edge %d: src %d outside [0, num_nodes %d)", e, src, n);
+    }
+    if (dst < 0 || dst >= n) {
+      return DIFFPOOL_FAIL(message, Status::kGraphEdgeOutOfRange,
+                           "edge %d: dst %d outside [0, num_nodes %d)", e, dst, n);
+    }
+  }
+  RunContext context;
+  context.model = root;
+  context.region = s.region;
+  context.tensor_offsets = s.offsets;
+  context.scratch_offsets = s.offsets + s.num_tensors;
+  context.num_nodes = n;
+  // Node features, checked finite while copied into the input tensor.
+  float* input = context.Data(root->input_features());
+  const size_t count = static_cast<size_t>(n) * features;
+  for (size_t i = 0; i < count; ++i) {
+    const float v = graph.features[i];
+    if (!std::isfinite(v)) {
+      return DIFFPOOL_FAIL(message, Status::kGraphNonFinite, "node %zu feature %zu is %f",
+                           i / features, i % features, static_cast<double>(v));
+    }
+    input[i] = v;
+  }
+  // CSR by destination, sources in edge order.
+  std::memset(s.row_begin, 0, sizeof(int32_t) * (static_cast<size_t>(n) + 1));
+  for (int32_t e = 0; e < edges; ++e) ++s.row_begin[graph.edge_dst[e] + 1];
+  for (int32_t i = 0; i < n; ++i) s.row_begin[i + 1] += s.row_begin[i];
+  std::memcpy(s.cursor, s.row_begin, sizeof(int32_t) * n);
+  for (int32_t e = 0; e < edges; ++e) s.sources[s.cursor[graph.edge_dst[e]]++] = graph.edge_src[e];
+  context.graph.num_nodes = n;
+  context.graph.row_begin = s.row_begin;
+  context.graph.sources = s.sources;
+
+  s.has_result = false;
+  for (int32_t i = 0; i < s.num_ops; ++i) {
+    const Status status = EvalOp(context, i, root->operators()->Get(i), s.ops[i]);
+    if (status != Status::kOk) {
+      return DIFFPOOL_FAIL(message, status, "op %d (%s) failed in the backend", i,
+                           fb::EnumNameOpCode(root->operators()->Get(i)->opcode()));
+    }
+  }
+  const float* out = context.Data(root->output());
+  for (int32_t j = 0; j < model_.num_outputs(); ++j) {
+    if (!std::isfinite(out[j])) {
+      return DIFFPOOL_FAIL(message, Status::kGraphNonFinite,
+                           "output %d is not finite: the input's magnitudes overflow fp32", j);
+    }
+  }
+  s.has_result = true;
+  s.last_num_nodes = n;
+  *result = out;
+  return Status::kOk;
+}
+
+Status Interpreter::Run(const Graph& graph, float* output, int32_t output_size,
+                        float* probabilities) {
+  last_error_.text[0] = '\0';
+  const int32_t outputs = model_.num_outputs();
+  if (output == nullptr || output_size < outputs) {
+    return DIFFPOOL_FAIL(&last_error_, Status::kInvalidArgument,
+                         "output buffer holds %d floats, the model produces %d",
+                         output == nullptr ? 0 : output_size, outputs);
+  }
+  const bool log_probs = state_->model->output_kind() == fb::OutputKind::LOG_PROBABILITIES;
+  if (probabilities != nullptr && !log_probs) {
+    return DIFFPOOL_FAIL(&last_error_, Status::kInvalidArgument,
+                         "probabilities requested from a model that outputs values");
+  }
+  const float* result = nullptr;
+  DIFFPOOL_RETURN_IF_ERROR(Compute(graph, &result));
+  std::memcpy(output, result, sizeof(float) * outputs);
+  if (probabilities != nullptr) {
+    for (int32_t j = 0; j < outputs; ++j) probabilities[j] = std::exp(result[j]);
+  }
+  return Status::kOk;
+}
+
+Status Interpreter::GetAssignment(int32_t level, const float** data, int32_t* rows,
+                                  int32_t* cols) const {
+  Message* message = const_cast<Message*>(&last_error_);
+  const State& s = *state_;
+  if (data == nullptr || rows == nullptr || cols == nullptr) {
+    return DIFFPOOL_FAIL(message, Status::kInvalidArgument, "null output pointer");
+  }
+  if (level < 0 || level >= model_.num_levels()) {
+    return DIFFPOOL_FAIL(message, Status::kInvalidArgument, "level %d outside [0, %d)", level,
+                         model_.num_levels());
+  }
+  if (!s.keep_assignments) {
+    return DIFFPOOL_FAIL(message, Status::kInvalidArgument,
+                         "assignments need InterpreterOptions.keep_assignments");
+  }
+  const int32_t tensor = s.model->levels()->Get(level)->assignment();
+  if (tensor < 0) {
+    return DIFFPOOL_FAIL(message, Status::kInvalidArgument, "the model names no S for level %d",
+                         level);
+  }
+  if (!s.has_result) {
+    return DIFFPOOL_FAIL(message, Status::kInvalidArgument, "no successful Run yet");
+  }
+  const fb::Tensor* t = s.model->tensors()->Get(tensor);
+  *data = reinterpret_cast<const float*>(s.region + s.offsets[tensor]);
+  *rows = Rows(s.model, t, s.last_num_nodes);
+  *cols = Columns(t);
+  return Status::kOk;
+}
+
+Status RunSelfTest(Interpreter* interpreter, SelfTestReport* report, Message* message) {
+  if (interpreter == nullptr || report == nullptr) {
+    return DIFFPOOL_FAIL(message, Status::kInvalidArgument, "null argument");
+  }
+  *report = SelfTestReport{};
+  const fb::Model* root = interpreter->model().root();
+  const fb::TestVectors* tv = root->test_vectors();
+  if (tv == nullptr || tv->graphs() == nullptr || tv->graphs()->size() == 0) {
+    return DIFFPOOL_FAIL(message, Status::kSelfTestMissing, "the model has no test vectors");
+  }
+  report->tolerance = tv->tolerance();
+  const int32_t outputs = interpreter->num_outputs();
+  for (uint32_t g = 0; g < tv->graphs()->size(); ++g) {
+    const fb::TestGraph* test = tv->graphs()->Get(g);
+    Graph graph;
+    graph.num_nodes = test->num_nodes();
+    graph.num_features = interpreter->model().num_features();
+    graph.features = test->features()->data();
+    graph.num_edges = test->edge_src() == nullptr ? 0 : static_cast<int32_t>(test->edge_src()->size());
+    graph.edge_src = graph.num_edges > 0 ? test->edge_src()->data() : nullptr;
+    graph.edge_dst = graph.num_edges > 0 ? test->edge_dst()->data() : nullptr;
+    const float* result = nullptr;
+    const Status status = interpreter->Compute(graph, &result);
+    if (status != Status::kOk) {
+      return DIFFPOOL_FAIL(message, status, "test graph %u: %s", g, interpreter->last_error());
+    }
+    int32_t argmax_got = 0, argmax_expected = 0;
+    for (int32_t j = 0; j < outputs; ++j) {
+      const float expected = test->expected()->Get(j);
+      const float diff = std::fabs(result[j] - expected);
+      if (diff > report->max_abs_diff) report->max_abs_diff = diff;
+      if (result[j] > result[argmax_got]) argmax_got = j;
+      if (expected > test->expected()->Get(argmax_expected)) argmax_expected = j;
+    }
+    if (argmax_got != argmax_expected) ++report->argmax_mismatches;
+    ++report->graphs_checked;
+  }
+  if (report->max_abs_diff > report->tolerance) {
+    return DIFFPOOL_FAIL(message, Status::kSelfTestMismatch,
+                         "max |difference| %g over %d graphs exceeds tolerance %g",
+                         static_cast<double>(report->max_abs_diff), report->graphs_checked,
+                         static_cast<double>(report->tolerance));
+  }
+  return Status::kOk;
+}
+
+}  // namespace diffpool

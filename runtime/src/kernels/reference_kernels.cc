@@ -1,0 +1,196 @@
+#include "kernels/reference_kernels.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace diffpool {
+namespace kernels {
+
+void AggregateCsr(const CsrGraph& graph, const float* x, size_t x_stride, int32_t c, bool mean,
+                  float* out, size_t out_stride, float* gate, size_t gate_stride) {
+  for (int32_t i = 0; i < graph.num_nodes; ++i) {
+    float* o = out + i * out_stride;
+    std::memset(o, 0, sizeof(float) * c);
+    const int32_t begin = graph.row_begin[i], end = graph.row_begin[i + 1];
+    for (int32_t e = begin; e < end; ++e) {
+      const float* xj = x + graph.sources[e] * x_stride;
+      for (int32_t f = 0; f < c; ++f) o[f] += xj[f];
+    }
+    const int32_t degree = end - begin;
+    if (mean && degree > 1) {
+      const float inv = 1.0f / static_cast<float>(degree);
+      for (int32_t f = 0; f < c; ++f) o[f] *= inv;
+    }
+    if (gate != nullptr) gate[i * gate_stride] = degree > 0 ? 1.0f : 0.0f;
+  }
+}
+
+void AggregateDense(const float* a, int32_t n, const float* x, size_t x_stride, int32_t c,
+                    bool mean, float* out, size_t out_stride, float* gate, size_t gate_stride) {
+  for (int32_t i = 0; i < n; ++i) {
+    float* o = out + i * out_stride;
+    std::memset(o, 0, sizeof(float) * c);
+    const float* ai = a + static_cast<size_t>(i) * n;
+    float degree = 0.0f;
+    for (int32_t j = 0; j < n; ++j) {
+      const float w = ai[j];
+      degree += w;
+      if (w == 0.0f) continue;
+      const float* xj = x + j * x_stride;
+      for (int32_t f = 0; f < c; ++f) o[f] += w * xj[f];
+    }
+    if (mean && degree > 1.0f) {
+      const float inv = 1.0f / degree;
+      for (int32_t f = 0; f < c; ++f) o[f] *= inv;
+    }
+    if (gate != nullptr) gate[i * gate_stride] = degree < 1.0f ? degree : 1.0f;
+  }
+}
+
+void CopyRows(const float* src, size_t src_stride, int32_t rows, int32_t cols, float* dst,
+              size_t dst_stride) {
+  for (int32_t r = 0; r < rows; ++r) {
+    std::memcpy(dst + r * dst_stride, src + r * src_stride, sizeof(float) * cols);
+  }
+}
+
+void ChannelAffine(const float* x, int32_t rows, int32_t cols, const float* scale,
+                   const float* shift, float* y) {
+  for (int32_t r = 0; r < rows; ++r) {
+    for (int32_t f = 0; f < cols; ++f) {
+      const size_t i = static_cast<size_t>(r) * cols + f;
+      y[i] = x[i] * scale[f] + shift[f];
+    }
+  }
+}
+
+void SoftmaxRows(const float* x, int32_t rows, int32_t cols, float* y) {
+  for (int32_t r = 0; r < rows; ++r) {
+    const float* xr = x + static_cast<size_t>(r) * cols;
+    float* yr = y + static_cast<size_t>(r) * cols;
+    float max = xr[0];
+    for (int32_t f = 1; f < cols; ++f) max = xr[f] > max ? xr[f] : max;
+    float sum = 0.0f;
+    for (int32_t f = 0; f < cols; ++f) {
+      yr[f] = std::exp(xr[f] - max);
+      sum += yr[f];
+    }
+    const float inv = 1.0f / sum;
+    for (int32_t f = 0; f < cols; ++f) yr[f] *= inv;
+  }
+}
+
+void LogSoftmaxRows(const float* x, int32_t rows, int32_t cols, float* y) {
+  for (int32_t r = 0; r < rows; ++r) {
+    const float* xr = x + static_cast<size_t>(r) * cols;
+    float* yr = y + static_cast<size_t>(r) * cols;
+    float max = xr[0];
+    for (int32_t f = 1; f < cols; ++f) max = xr[f] > max ? xr[f] : max;
+    float sum = 0.0f;
+    for (int32_t f = 0; f < cols; ++f) sum += std::exp(xr[f] - max);
+    const float log_sum = max + std::log(sum);
+    for (int32_t f = 0; f < cols; ++f) yr[f] = xr[f] - log_sum;
+  }
+}
+
+void L2NormalizeRows(float* y, int32_t rows, int32_t cols, bool relu) {
+  for (int32_t r = 0; r < rows; ++r) {
+    float* yr = y + static_cast<size_t>(r) * cols;
+    float sum = 0.0f;
+    for (int32_t f = 0; f < cols; ++f) sum += yr[f] * yr[f];
+    const float norm = std::sqrt(sum);
+    const float inv = 1.0f / (norm > 1e-12f ? norm : 1e-12f);
+    for (int32_t f = 0; f < cols; ++f) {
+      const float v = yr[f] * inv;
+      yr[f] = relu && v < 0.0f ? 0.0f : v;
+    }
+  }
+}
+
+void PoolFeatures(const float* s, int32_t n, int32_t k, const float* z, int32_t c,
+                  const float* scale, const float* shift, float* h) {
+  std::memset(h, 0, sizeof(float) * static_cast<size_t>(k) * c);
+  for (int32_t i = 0; i < n; ++i) {
+    const float* si = s + static_cast<size_t>(i) * k;
+    const float* zi = z + static_cast<size_t>(i) * c;
+    for (int32_t q = 0; q < k; ++q) {
+      const float w = si[q];
+      float* hq = h + static_cast<size_t>(q) * c;
+      for (int32_t f = 0; f < c; ++f) hq[f] += w * zi[f];
+    }
+  }
+  if (scale == nullptr && shift == nullptr) return;
+  // S^T (z * scale + shift) = (S^T z) * scale + colsum(S) * shift.
+  for (int32_t q = 0; q < k; ++q) {
+    float mass = 0.0f;
+    if (shift != nullptr) {
+      for (int32_t i = 0; i < n; ++i) mass += s[static_cast<size_t>(i) * k + q];
+    }
+    float* hq = h + static_cast<size_t>(q) * c;
+    for (int32_t f = 0; f < c; ++f) {
+      const float scaled = scale != nullptr ? hq[f] * scale[f] : hq[f];
+      hq[f] = shift != nullptr ? scaled + mass * shift[f] : scaled;
+    }
+  }
+}
+
+namespace {
+
+// a_out = S^T as, with S and as both n x k.
+void TransposeProduct(const float* s, int32_t n, int32_t k, const float* as, float* a_out) {
+  std::memset(a_out, 0, sizeof(float) * static_cast<size_t>(k) * k);
+  for (int32_t i = 0; i < n; ++i) {
+    const float* si = s + static_cast<size_t>(i) * k;
+    const float* asi = as + static_cast<size_t>(i) * k;
+    for (int32_t p = 0; p < k; ++p) {
+      const float w = si[p];
+      float* row = a_out + static_cast<size_t>(p) * k;
+      for (int32_t q = 0; q < k; ++q) row[q] += w * asi[q];
+    }
+  }
+}
+
+}  // namespace
+
+void PoolAdjacencyCsr(const CsrGraph& graph, const float* s, int32_t k, float* as, float* a_out) {
+  AggregateCsr(graph, s, k, k, /*mean=*/false, as, k, nullptr, 0);
+  TransposeProduct(s, graph.num_nodes, k, as, a_out);
+}
+
+void PoolAdjacencyDense(const float* a, int32_t n, const float* s, int32_t k, float* as,
+                        float* a_out) {
+  AggregateDense(a, n, s, k, k, /*mean=*/false, as, k, nullptr, 0);
+  TransposeProduct(s, n, k, as, a_out);
+}
+
+void ReadoutRows(const float* x, int32_t rows, int32_t c, Readout mode, float* y) {
+  std::memcpy(y, x, sizeof(float) * c);
+  for (int32_t r = 1; r < rows; ++r) {
+    const float* xr = x + static_cast<size_t>(r) * c;
+    if (mode == Readout::kMax) {
+      for (int32_t f = 0; f < c; ++f) y[f] = xr[f] > y[f] ? xr[f] : y[f];
+    } else {
+      for (int32_t f = 0; f < c; ++f) y[f] += xr[f];
+    }
+  }
+  if (mode == Readout::kMean) {
+    const float inv = 1.0f / static_cast<float>(rows);
+    for (int32_t f = 0; f < c; ++f) y[f] *= inv;
+  }
+}
+
+void FullyConnected(const float* x, size_t x_stride, int32_t rows, int32_t cin, const float* w,
+                    const float* b, int32_t cout, bool relu, float* y, size_t y_stride) {
+  for (int32_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * x_stride;
+    for (int32_t o = 0; o < cout; ++o) {
+      const float* wo = w + static_cast<size_t>(o) * cin;
+      float acc = b != nullptr ? b[o] : 0.0f;
+      for (int32_t i = 0; i < cin; ++i) acc += xr[i] * wo[i];
+      y[r * y_stride + o] = relu && acc < 0.0f ? 0.0f : acc;
+    }
+  }
+}
+
+}  // namespace kernels
+}  // namespace diffpool

@@ -1,0 +1,67 @@
+// Accessors over a verified fb::Model shared by the verifier and interpreter.
+// Everything here assumes Model::Load has accepted the file.
+#ifndef DIFFPOOL_SRC_MODEL_INTERNAL_H_
+#define DIFFPOOL_SRC_MODEL_INTERNAL_H_
+
+#include <cstdint>
+
+#include "diffpool_model_generated.h"
+
+namespace diffpool {
+
+// Limits on what a model file may declare; they keep every derived size far
+// from overflow and every allocation plausible for an embedded device.
+constexpr int32_t kMaxTensors = 4096;
+constexpr int32_t kMaxOperators = 4096;
+constexpr int32_t kMaxColumns = 1 << 16;
+constexpr int32_t kMaxModelNodes = 1 << 20;
+constexpr int32_t kMaxClusters = 4096;
+constexpr int32_t kMaxLevels = 16;
+constexpr int32_t kMaxConcatInputs = 64;
+constexpr int32_t kMaxTestGraphs = 1 << 16;
+
+// Positions of op inputs (see the OpCode comments in the schema).
+namespace op_input {
+constexpr int kConvX = 0, kConvAdjacency = 1, kConvWeights = 2, kConvBias = 3, kConvGatedBias = 4;
+constexpr int kConvCount = 5;
+constexpr int kLinearX = 0, kLinearWeights = 1, kLinearBias = 2, kLinearCount = 3;
+constexpr int kPoolS = 0, kPoolZ = 1, kPoolAdjacency = 2, kPoolScale = 3, kPoolShift = 4;
+constexpr int kPoolCount = 5;
+constexpr int kAffineX = 0, kAffineScale = 1, kAffineShift = 2, kAffineCount = 3;
+}  // namespace op_input
+
+inline bool IsConstant(const fb::Tensor* t) { return t->buffer() >= 0; }
+
+// Last dimension: an activation's columns or a constant's innermost size.
+inline int32_t Columns(const fb::Tensor* t) { return t->shape()->Get(t->shape()->size() - 1); }
+
+inline const float* ConstantData(const fb::Model* model, const fb::Tensor* t) {
+  return reinterpret_cast<const float*>(model->buffers()->Get(t->buffer())->data()->data());
+}
+
+inline int32_t NumLevels(const fb::Model* model) {
+  return model->levels() == nullptr ? 0 : static_cast<int32_t>(model->levels()->size());
+}
+
+inline int32_t LevelClusters(const fb::Model* model, int32_t level) {
+  return model->levels()->Get(level)->clusters();
+}
+
+// Largest row count an activation tensor can have.
+inline int32_t MaxRows(const fb::Model* model, const fb::Tensor* t, int32_t max_nodes) {
+  switch (t->row_domain()) {
+    case fb::RowDomain::NODES: return max_nodes;
+    case fb::RowDomain::CLUSTERS: return LevelClusters(model, t->level());
+    case fb::RowDomain::GRAPH: return 1;
+  }
+  return 0;
+}
+
+// Row count of an activation tensor for a graph of `num_nodes` nodes.
+inline int32_t Rows(const fb::Model* model, const fb::Tensor* t, int32_t num_nodes) {
+  return MaxRows(model, t, num_nodes);
+}
+
+}  // namespace diffpool
+
+#endif  // DIFFPOOL_SRC_MODEL_INTERNAL_H_

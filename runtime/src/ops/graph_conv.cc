@@ -1,0 +1,109 @@
+// GRAPH_CONV: Y = act(norm([aggregate(A, X) | X | gate] [W_rel | W_root | g]^T + b)).
+// The aggregate, the node's own row and the BatchNorm gate column (min(deg,
+// 1), carrying the folded shift) are laid side by side so the whole
+// convolution is a single XNNPACK GEMM with the ReLU fused as its clamp.
+#include <cmath>
+#include <cstring>
+
+#include "checked_math.h"
+#include "message.h"
+#include "ops/ops.h"
+
+namespace diffpool {
+namespace {
+
+struct ConvShape {
+  int32_t x, adjacency, y;
+  int32_t cin, cout;
+  int32_t k;             // GEMM input width
+  int32_t gate_column;   // -1 if no gated bias
+  bool has_root, mean, normalize, relu;
+};
+
+ConvShape Shape(const fb::Model* model, const fb::Operator* op) {
+  namespace in = op_input;
+  const fb::GraphConvOptions* options = op->graph_conv();
+  ConvShape s;
+  s.x = op->inputs()->Get(in::kConvX);
+  s.adjacency = op->inputs()->Get(in::kConvAdjacency);
+  s.y = op->outputs()->Get(0);
+  s.cin = Columns(model->tensors()->Get(s.x));
+  s.cout = Columns(model->tensors()->Get(s.y));
+  s.has_root = options == nullptr || options->has_root();
+  s.mean = options == nullptr || options->aggregation() == fb::Aggregation::MEAN;
+  s.normalize = options != nullptr && options->normalize();
+  s.relu = options != nullptr && options->activation() == fb::Activation::RELU;
+  const bool gated = op->inputs()->Get(in::kConvGatedBias) >= 0;
+  const int32_t base = s.has_root ? 2 * s.cin : s.cin;
+  s.gate_column = gated ? base : -1;
+  s.k = gated ? base + 1 : base;
+  return s;
+}
+
+}  // namespace
+
+size_t GraphConvScratchBytes(const fb::Model* model, const fb::Operator* op, int32_t max_nodes) {
+  const ConvShape s = Shape(model, op);
+  const size_t rows = MaxRows(model, model->tensors()->Get(s.x), max_nodes);
+  // Sizes are bounded by the verifier's limits, far from overflow.
+  return rows * static_cast<size_t>(s.k) * sizeof(float) + XNN_EXTRA_BYTES;
+}
+
+size_t GraphConvInitScratchBytes(const fb::Model* model, const fb::Operator* op) {
+  const ConvShape s = Shape(model, op);
+  return s.gate_column < 0 ? 0 : static_cast<size_t>(s.cout) * s.k * sizeof(float);
+}
+
+size_t GraphConvBackendBytes(const fb::Model* model, const fb::Operator* op) {
+  const ConvShape s = Shape(model, op);
+  return XnnFullyConnectedBytesBound(s.k, s.cout);
+}
+
+Status PrepareGraphConv(const PrepareContext& context, const fb::Operator* op, OpState* state) {
+  namespace in = op_input;
+  const ConvShape s = Shape(context.model, op);
+  const float* weights = context.Constant(op->inputs()->Get(in::kConvWeights));
+  if (s.gate_column >= 0) {
+    // [W | gated_bias] so the gate column of the input picks up the shift.
+    const float* gated = context.Constant(op->inputs()->Get(in::kConvGatedBias));
+    float* combined = context.init_scratch;
+    for (int32_t o = 0; o < s.cout; ++o) {
+      std::memcpy(combined + static_cast<size_t>(o) * s.k, weights + static_cast<size_t>(o) * (s.k - 1),
+                  sizeof(float) * (s.k - 1));
+      combined[static_cast<size_t>(o) * s.k + s.k - 1] = gated[o];
+    }
+    weights = combined;
+  }
+  const float output_min = s.relu && !s.normalize ? 0.0f : -INFINITY;
+  ScopedXnnArena scope(context.xnn_arena);
+  const xnn_status status = xnn_create_fully_connected_nc_f32(
+      s.k, s.cout, s.k, s.cout, weights, context.Constant(op->inputs()->Get(in::kConvBias)),
+      output_min, INFINITY, /*flags=*/0, &state->gemm);
+  return FromXnnStatus(status, *context.xnn_arena, "GRAPH_CONV fully-connected create",
+                       context.message);
+}
+
+Status EvalGraphConv(const RunContext& context, int32_t index, const fb::Operator* op,
+                     const OpState& state) {
+  const ConvShape s = Shape(context.model, op);
+  const int32_t rows = context.Rows(s.x);
+  const float* x = context.Data(s.x);
+  float* gemm_input = context.Scratch(index);
+  float* gate = s.gate_column >= 0 ? gemm_input + s.gate_column : nullptr;
+  if (s.adjacency < 0) {
+    kernels::AggregateCsr(context.graph, x, s.cin, s.cin, s.mean, gemm_input, s.k, gate, s.k);
+  } else {
+    kernels::AggregateDense(context.Data(s.adjacency), rows, x, s.cin, s.cin, s.mean, gemm_input,
+                            s.k, gate, s.k);
+  }
+  if (s.has_root) kernels::CopyRows(x, s.cin, rows, s.cin, gemm_input + s.cin, s.k);
+  float* y = context.Data(s.y);
+  xnn_status status =
+      xnn_setup_fully_connected_nc_f32(state.gemm, rows, gemm_input, y, /*threadpool=*/nullptr);
+  if (status == xnn_status_success) status = xnn_run_operator(state.gemm, nullptr);
+  if (status != xnn_status_success) return Status::kBackendFailed;
+  if (s.normalize) kernels::L2NormalizeRows(y, rows, s.cout, s.relu);
+  return Status::kOk;
+}
+
+}  // namespace diffpool

@@ -1,0 +1,60 @@
+// What an operator sees: at Prepare (init) time the model, its limits and an
+// arena for XNNPACK; at Eval (run) time the planned tensor memory and the
+// current graph. Ops never allocate.
+#ifndef DIFFPOOL_SRC_OPS_OP_CONTEXT_H_
+#define DIFFPOOL_SRC_OPS_OP_CONTEXT_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include <xnnpack.h>
+
+#include "diffpool/status.h"
+#include "diffpool_model_generated.h"
+#include "kernels/reference_kernels.h"
+#include "model_internal.h"
+#include "xnn_backend.h"
+
+namespace diffpool {
+
+// Per-operator state created at init.
+struct OpState {
+  xnn_operator_t gemm = nullptr;  // GRAPH_CONV and LINEAR
+};
+
+struct PrepareContext {
+  const fb::Model* model = nullptr;
+  int32_t max_nodes = 0;
+  ArenaBump* xnn_arena = nullptr;
+  float* init_scratch = nullptr;  // room for OpInitScratchBytes() of any op
+  Message* message = nullptr;
+
+  const fb::Tensor* tensor(int32_t i) const { return model->tensors()->Get(i); }
+  const float* Constant(int32_t i) const {
+    return i < 0 ? nullptr : ConstantData(model, tensor(i));
+  }
+};
+
+struct RunContext {
+  const fb::Model* model = nullptr;
+  uint8_t* region = nullptr;
+  const size_t* tensor_offsets = nullptr;   // per tensor
+  const size_t* scratch_offsets = nullptr;  // per op
+  kernels::CsrGraph graph;
+  int32_t num_nodes = 0;
+
+  const fb::Tensor* tensor(int32_t i) const { return model->tensors()->Get(i); }
+  float* Data(int32_t i) const { return reinterpret_cast<float*>(region + tensor_offsets[i]); }
+  const float* Constant(int32_t i) const {
+    return i < 0 ? nullptr : ConstantData(model, tensor(i));
+  }
+  float* Scratch(int32_t op) const {
+    return reinterpret_cast<float*>(region + scratch_offsets[op]);
+  }
+  int32_t Rows(int32_t i) const { return diffpool::Rows(model, tensor(i), num_nodes); }
+  int32_t Cols(int32_t i) const { return Columns(tensor(i)); }
+};
+
+}  // namespace diffpool
+
+#endif  // DIFFPOOL_SRC_OPS_OP_CONTEXT_H_

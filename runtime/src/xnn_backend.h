@@ -1,0 +1,53 @@
+// The boundary to XNNPACK: one-time initialization with an allocator that
+// serves XNNPACK from the arena of the interpreter being created, and the
+// translation of xnn_status into Status.
+#ifndef DIFFPOOL_SRC_XNN_BACKEND_H_
+#define DIFFPOOL_SRC_XNN_BACKEND_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include <xnnpack.h>
+
+#include "diffpool/status.h"
+
+namespace diffpool {
+
+// Bump allocator over [begin, end) of an arena. XNNPACK memory is released
+// with the arena, so deallocation is a no-op.
+struct ArenaBump {
+  uint8_t* begin = nullptr;
+  uint8_t* cursor = nullptr;
+  uint8_t* end = nullptr;
+  bool exhausted = false;  // an allocation did not fit
+};
+
+// Initializes XNNPACK once per process (thread-safe). kBackendUnavailable if
+// the processor is not supported.
+Status InitializeXnnpack(Message* message);
+
+// While alive, XNNPACK allocations on this thread come from `bump`; with no
+// scope active they fail (XNNPACK never touches the heap through us).
+class ScopedXnnArena {
+ public:
+  explicit ScopedXnnArena(ArenaBump* bump);
+  ~ScopedXnnArena();
+  ScopedXnnArena(const ScopedXnnArena&) = delete;
+  ScopedXnnArena& operator=(const ScopedXnnArena&) = delete;
+
+ private:
+  ArenaBump* previous_;
+};
+
+// kOk for xnn_status_success, else kBackendFailed (or kArenaTooSmall when the
+// arena ran out), with `what` and the xnn_status in the message.
+Status FromXnnStatus(xnn_status status, const ArenaBump& bump, const char* what,
+                     Message* message);
+
+// Upper bound of the arena bytes XNNPACK takes for one fully-connected
+// operator (operator struct + packed weights + bias + alignment), for fp32.
+size_t XnnFullyConnectedBytesBound(size_t input_channels, size_t output_channels);
+
+}  // namespace diffpool
+
+#endif  // DIFFPOOL_SRC_XNN_BACKEND_H_
