@@ -1,0 +1,189 @@
+// The interpreter against the naive float64 evaluator, and its contracts:
+// specific statuses for bad graphs, outputs untouched on failure, usable
+// after a failure, arena accounting, assignments, self-test.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <string>
+#include <random>
+#include <vector>
+
+#include "common/model_builder.h"
+#include "common/reference_evaluator.h"
+#include "common/test_interpreter.h"
+
+namespace diffpool {
+namespace {
+
+using testing::AlignedBuffer;
+using testing::BuildAllOpsModel;
+using testing::EvaluateReference;
+using testing::GraphData;
+using testing::RandomGraph;
+using testing::TestInterpreter;
+
+Graph View(const GraphData& g, int32_t num_features) {
+  return Graph{g.num_nodes, num_features, g.features.data(), static_cast<int32_t>(g.src.size()),
+               g.src.data(), g.dst.data()};
+}
+
+TEST_CASE("every op kind matches the float64 evaluator on graphs of every size") {
+  for (fb::ReadoutMode mode :
+       {fb::ReadoutMode::MEAN, fb::ReadoutMode::SUM, fb::ReadoutMode::MAXIMUM}) {
+    const auto file = BuildAllOpsModel(7, 12, mode);
+    InterpreterOptions options;
+    options.keep_assignments = true;
+    TestInterpreter interpreter(file, options);
+    REQUIRE_MESSAGE(interpreter.status() == Status::kOk, interpreter.message());
+    const fb::Model* root = interpreter.model().root();
+    for (int32_t n = 1; n <= 12; ++n) {
+      for (double p : {0.0, 0.2, 0.6}) {
+        for (bool one_hot : {true, false}) {
+          const GraphData g = RandomGraph(n, 3, p, n * 31 + static_cast<int>(p * 10), one_hot);
+          std::vector<std::vector<double>> s_expected;
+          const std::vector<double> expected = EvaluateReference(root, g, &s_expected);
+          float out[2] = {0, 0}, probs[2] = {0, 0};
+          REQUIRE(interpreter->Run(View(g, 3), out, 2, probs) == Status::kOk);
+          CAPTURE(n); CAPTURE(p);
+          for (int j = 0; j < 2; ++j) {
+            CHECK(std::fabs(out[j] - expected[j]) < 1e-5);
+            CHECK(probs[j] == doctest::Approx(std::exp(expected[j])).epsilon(1e-5));
+          }
+          const float* s = nullptr;
+          int32_t rows = 0, cols = 0;
+          REQUIRE(interpreter->GetAssignment(0, &s, &rows, &cols) == Status::kOk);
+          CHECK(rows == n);
+          CHECK(cols == 2);
+          for (int32_t i = 0; i < rows * cols; ++i) {
+            CHECK(std::fabs(s[i] - s_expected[0][i]) < 1e-5);
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("bad graphs get a specific status and message; outputs untouched; still usable") {
+  const auto file = BuildAllOpsModel(3, 8);
+  TestInterpreter interpreter(file);
+  REQUIRE(interpreter.status() == Status::kOk);
+  const GraphData good = RandomGraph(5, 3, 0.5, 1);
+  std::vector<float> features = good.features;
+  std::vector<int32_t> src = good.src, dst = good.dst;
+  struct Case {
+    const char* name;
+    Graph graph;
+    Status status;
+    const char* text;
+  };
+  std::vector<float> nan_features = features;
+  nan_features[7] = NAN;
+  std::vector<int32_t> bad_dst = dst;
+  if (!bad_dst.empty()) bad_dst[1] = 40;
+  std::vector<float> big(9 * 3, 0.0f);
+  const std::vector<Case> cases = {
+      {"0 nodes", Graph{0, 3, features.data(), 0, nullptr, nullptr}, Status::kGraphEmpty, "0 nodes"},
+      {"too many nodes", Graph{9, 3, big.data(), 0, nullptr, nullptr}, Status::kGraphTooManyNodes,
+       "9 nodes"},
+      {"edge out of range",
+       Graph{5, 3, features.data(), static_cast<int32_t>(src.size()), src.data(), bad_dst.data()},
+       Status::kGraphEdgeOutOfRange, "edge 1: dst 40"},
+      {"NaN feature",
+       Graph{5, 3, nan_features.data(), static_cast<int32_t>(src.size()), src.data(), dst.data()},
+       Status::kGraphNonFinite, "node 2 feature 1"},
+      {"feature width", Graph{5, 4, features.data(), 0, nullptr, nullptr},
+       Status::kGraphFeatureWidth, "4 features"},
+      {"too many edges", Graph{5, 3, features.data(), 57, src.data(), dst.data()},
+       Status::kGraphTooManyEdges, "57 edges"},
+      {"null edges", Graph{5, 3, features.data(), 2, nullptr, nullptr}, Status::kInvalidArgument,
+       "null edge"},
+      {"null features", Graph{5, 3, nullptr, 0, nullptr, nullptr}, Status::kInvalidArgument,
+       "features is null"},
+  };
+  REQUIRE(!src.empty());
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    float out[2] = {123.0f, 456.0f};
+    float probs[2] = {7.0f, 8.0f};
+    CHECK(interpreter->Run(c.graph, out, 2, probs) == c.status);
+    CAPTURE(interpreter->last_error());
+    CHECK(std::string(interpreter->last_error()).find(c.text) != std::string::npos);
+    CHECK(out[0] == 123.0f);
+    CHECK(out[1] == 456.0f);
+    CHECK(probs[0] == 7.0f);
+    // The next call works and matches the reference.
+    const std::vector<double> expected = EvaluateReference(interpreter.model().root(), good);
+    REQUIRE(interpreter->Run(View(good, 3), out, 2) == Status::kOk);
+    CHECK(std::fabs(out[0] - expected[0]) < 1e-5);
+  }
+  float small[1];
+  CHECK(interpreter->Run(View(good, 3), small, 1) == Status::kInvalidArgument);
+  CHECK(std::string(interpreter->last_error()).find("produces 2") != std::string::npos);
+}
+
+TEST_CASE("arena: size checks, alignment, used <= reserved, options validated") {
+  const auto file = BuildAllOpsModel(4, 10);
+  AlignedBuffer bytes(file.size());
+  std::memcpy(bytes.data(), file.data(), file.size());
+  Model model;
+  REQUIRE(Model::Load(bytes.data(), bytes.size(), &model) == Status::kOk);
+  InterpreterOptions options;
+  size_t needed = 0;
+  REQUIRE(Interpreter::ArenaBytes(model, options, &needed) == Status::kOk);
+  AlignedBuffer arena(needed + 64);
+  Interpreter* interpreter = nullptr;
+  Message message;
+  CHECK(Interpreter::Create(model, options, arena.data(), needed - 1, &interpreter, &message) ==
+        Status::kArenaTooSmall);
+  CHECK(interpreter == nullptr);
+  CHECK(std::string(message.text).find("needs") != std::string::npos);
+  CHECK(Interpreter::Create(model, options, arena.data() + 8, needed, &interpreter) ==
+        Status::kArenaMisaligned);
+  InterpreterOptions too_big;
+  too_big.max_nodes = 11;
+  CHECK(Interpreter::ArenaBytes(model, too_big, &needed, &message) == Status::kInvalidArgument);
+  REQUIRE(Interpreter::ArenaBytes(model, options, &needed) == Status::kOk);
+  REQUIRE(Interpreter::Create(model, options, arena.data(), needed, &interpreter) == Status::kOk);
+  CHECK(interpreter->arena_used_bytes() <= needed);
+  const float* s;
+  int32_t rows, cols;
+  CHECK(interpreter->GetAssignment(0, &s, &rows, &cols) == Status::kInvalidArgument);
+  Interpreter::Destroy(interpreter);
+  // Smaller limits need a smaller arena.
+  InterpreterOptions small;
+  small.max_nodes = 3;
+  size_t small_bytes = 0;
+  REQUIRE(Interpreter::ArenaBytes(model, small, &small_bytes) == Status::kOk);
+  CHECK(small_bytes < needed);
+}
+
+TEST_CASE("self-test passes on true vectors and fails on wrong ones") {
+  const auto plain = BuildAllOpsModel(9, 8);
+  TestInterpreter without(plain);
+  REQUIRE(without.status() == Status::kOk);
+  SelfTestReport report;
+  CHECK(RunSelfTest(without.get(), &report) == Status::kSelfTestMissing);
+  std::vector<testing::ModelBuilder::TestGraph> vectors;
+  for (int32_t n : {1, 4, 8}) {
+    const GraphData g = RandomGraph(n, 3, 0.4, n);
+    const std::vector<double> expected = EvaluateReference(without.model().root(), g);
+    vectors.push_back({n, g.features, g.src, g.dst,
+                       std::vector<float>(expected.begin(), expected.end())});
+  }
+  TestInterpreter with(BuildAllOpsModel(9, 8, fb::ReadoutMode::MEAN, vectors));
+  REQUIRE(with.status() == Status::kOk);
+  Message message;
+  CHECK(RunSelfTest(with.get(), &report, &message) == Status::kOk);
+  CHECK(report.graphs_checked == 3);
+  CHECK(report.max_abs_diff < 1e-5f);
+  CHECK(report.argmax_mismatches == 0);
+  vectors[1].expected[0] += 0.01f;
+  TestInterpreter wrong(BuildAllOpsModel(9, 8, fb::ReadoutMode::MEAN, vectors));
+  REQUIRE(wrong.status() == Status::kOk);
+  CHECK(RunSelfTest(wrong.get(), &report, &message) == Status::kSelfTestMismatch);
+  CHECK(report.max_abs_diff > 0.009f);
+  CHECK(std::string(message.text).find("exceeds tolerance") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace diffpool
