@@ -45,7 +45,7 @@ std::vector<uint8_t> ModelBuilder::Finish(int32_t output, fb::OutputKind kind,
   flatbuffers::FlatBufferBuilder b;
   std::vector<flatbuffers::Offset<fb::Buffer>> buffers;
   for (const auto& values : buffers_) {
-    b.ForceVectorAlignment(values.size() * sizeof(float), 1, 64);
+    b.ForceVectorAlignment(values.size() * sizeof(float), 1, 32);
     auto data = b.CreateVector(reinterpret_cast<const uint8_t*>(values.data()),
                                values.size() * sizeof(float));
     buffers.push_back(fb::CreateBuffer(b, data));

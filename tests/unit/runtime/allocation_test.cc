@@ -6,7 +6,7 @@
 #include <cstring>
 #include <vector>
 
-#include "allocation_counter.h"
+#include "common/allocation_counter.h"
 #include "common/model_builder.h"
 #include "common/reference_evaluator.h"
 #include "common/test_interpreter.h"

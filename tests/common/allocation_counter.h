@@ -2,8 +2,8 @@
 // realloc, posix_memalign, aligned_alloc, memalign and operator new are
 // interposed in the test binary, so calls from inside XNNPACK, libstdc++ or
 // libc count too.
-#ifndef DIFFPOOL_TESTS_UNIT_RUNTIME_ALLOCATION_COUNTER_H_
-#define DIFFPOOL_TESTS_UNIT_RUNTIME_ALLOCATION_COUNTER_H_
+#ifndef DIFFPOOL_TESTS_COMMON_ALLOCATION_COUNTER_H_
+#define DIFFPOOL_TESTS_COMMON_ALLOCATION_COUNTER_H_
 
 #include <cstdint>
 
@@ -15,4 +15,4 @@ uint64_t StopCountingAllocations();
 
 }  // namespace diffpool::testing
 
-#endif  // DIFFPOOL_TESTS_UNIT_RUNTIME_ALLOCATION_COUNTER_H_
+#endif  // DIFFPOOL_TESTS_COMMON_ALLOCATION_COUNTER_H_
