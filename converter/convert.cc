@@ -1,0 +1,143 @@
+#include "converter/convert.h"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "converter/error.h"
+#include "converter/file_io.h"
+#include "converter/ir_evaluator.h"
+#include "converter/lowering.h"
+#include "converter/model_writer.h"
+#include "converter/sha256.h"
+
+namespace diffpool::converter {
+namespace {
+
+// Largest |a - b| over the row; records where it happened.
+double MaxAbsDiff(const std::vector<double>& a, const std::vector<double>& b, size_t* where) {
+  double worst = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const double d = std::fabs(a[i] - b[i]);
+    if (!(d <= worst)) {  // also catches NaN
+      worst = d;
+      *where = i;
+    }
+  }
+  return worst;
+}
+
+// Checks the lowered model against the graphs' reference outputs and picks
+// the test vectors to embed.
+std::vector<const GraphRecord*> CheckGraphs(const ModelConfig& config, const LoweredModel& model,
+                                            const GraphSet& graphs, const BuildOptions& options,
+                                            ConvertReport* report) {
+  if (graphs.num_features != config.num_features) {
+    throw ConvertError("graph set has num_features " + std::to_string(graphs.num_features) +
+                       ", the config " + std::to_string(config.num_features));
+  }
+  std::vector<const GraphRecord*> embedded;
+  for (const GraphRecord& graph : graphs.graphs) {
+    if (graph.expected.empty() || graph.num_nodes > config.max_nodes) {
+      ++report->graphs_skipped;
+      continue;
+    }
+    const std::string what = "graph \"" + graph.name + "\"";
+    if (graph.expected.size() != static_cast<size_t>(config.num_outputs)) {
+      throw ConvertError(what + ": expected has " + std::to_string(graph.expected.size()) +
+                         " values, the model has " + std::to_string(config.num_outputs) +
+                         " outputs");
+    }
+    size_t at = 0;
+    const Evaluation exact = EvaluateLowered(model, graph);
+    const double diff = MaxAbsDiff(exact.output, graph.expected, &at);
+    if (!(diff <= options.tolerance)) {
+      std::ostringstream out;
+      out.precision(9);
+      out << what << ": the lowered model (float64) gives output[" << at
+          << "] = " << exact.output[at] << ", expected " << graph.expected[at] << " (|diff| "
+          << diff << " > tolerance " << options.tolerance
+          << "); do the graphs, weights and config come from the same model?";
+      throw ConvertError(out.str());
+    }
+    const Evaluation rounded = EvaluateLowered(model, graph, /*float32_constants=*/true);
+    report->max_abs_diff_float64 = std::max(report->max_abs_diff_float64, diff);
+    report->max_abs_diff_float32 =
+        std::max(report->max_abs_diff_float32, MaxAbsDiff(rounded.output, graph.expected, &at));
+    ++report->graphs_checked;
+    if (options.max_test_vectors < 0 ||
+        static_cast<int32_t>(embedded.size()) < options.max_test_vectors) {
+      embedded.push_back(&graph);
+    }
+  }
+  if (report->max_abs_diff_float32 > options.tolerance) {
+    report->warnings.push_back("with float32 weights the lowered model differs from expected by " +
+                               std::to_string(report->max_abs_diff_float32) +
+                               " > tolerance; the runtime self-test will fail");
+  }
+  return embedded;
+}
+
+}  // namespace
+
+std::vector<uint8_t> BuildModelFile(const ModelConfig& config, const TensorMap& weights,
+                                    const GraphSet* graphs, const BuildOptions& options,
+                                    ConvertReport* report) {
+  if (!(options.tolerance > 0) || !std::isfinite(options.tolerance)) {
+    throw ConvertError("tolerance must be a positive number");
+  }
+  *report = ConvertReport();
+  report->warnings = config.warnings;
+  const LoweredModel model = Lower(config, weights);
+
+  WriterOptions writer;
+  writer.description = options.description;
+  writer.tolerance = static_cast<float>(options.tolerance);
+  writer.properties = options.properties;
+  writer.properties.emplace_back("variant", "pyg_dense_sage");
+  writer.properties.emplace_back("batchnorm", "folded into consumers in float64");
+  if (!config.dataset.empty()) writer.properties.emplace_back("dataset", config.dataset);
+  if (graphs != nullptr) writer.test_graphs = CheckGraphs(config, model, *graphs, options, report);
+
+  std::vector<uint8_t> bytes = SerializeModel(model, config, writer);
+  report->ops = static_cast<int32_t>(model.ops.size());
+  report->tensors = static_cast<int32_t>(model.tensors.size());
+  for (const LoweredTensor& tensor : model.tensors) report->constants += tensor.constant ? 1 : 0;
+  report->parameters = model.NumParameters();
+  report->file_bytes = bytes.size();
+  report->test_vectors = static_cast<int32_t>(writer.test_graphs.size());
+  return bytes;
+}
+
+std::vector<uint8_t> Convert(const ConvertOptions& options, ConvertReport* report) {
+  const std::vector<uint8_t> config_bytes = ReadFileBytes(options.config_path);
+  ModelConfig config;
+  try {
+    config = ParseConfig(std::string(config_bytes.begin(), config_bytes.end()));
+  } catch (const ConvertError& e) {
+    throw ConvertError(options.config_path + ": " + e.what());
+  }
+  const std::vector<uint8_t> weight_bytes = ReadFileBytes(options.weights_path);
+  SafetensorsFile weights;
+  try {
+    weights = ParseSafetensors(weight_bytes.data(), weight_bytes.size());
+  } catch (const ConvertError& e) {
+    throw ConvertError(options.weights_path + ": " + e.what());
+  }
+  GraphSet graphs;
+  if (!options.test_vectors_path.empty()) graphs = ReadGraphSet(options.test_vectors_path);
+
+  BuildOptions build = options.build;
+  build.properties.emplace_back("source.weights.sha256",
+                                Sha256Hex(weight_bytes.data(), weight_bytes.size()));
+  build.properties.emplace_back("source.weights.bytes", std::to_string(weight_bytes.size()));
+  build.properties.emplace_back("source.config.sha256",
+                                Sha256Hex(config_bytes.data(), config_bytes.size()));
+  std::vector<uint8_t> bytes =
+      BuildModelFile(config, weights.tensors, options.test_vectors_path.empty() ? nullptr : &graphs,
+                     build, report);
+  WriteFileBytes(options.out_path, bytes);
+  return bytes;
+}
+
+}  // namespace diffpool::converter

@@ -1,0 +1,63 @@
+// The whole conversion: config + checkpoint (+ graph set) -> .dpm bytes.
+//
+// BuildModelFile is the in-memory core (tests call it); Convert reads the
+// files, records their SHA-256 in the metadata, and writes the result
+// atomically. Before anything is written, every graph of the graph set that
+// has `expected` outputs and fits max_nodes is run through the float64
+// evaluator of the lowered ops (ir_evaluator.h); a difference above the
+// tolerance is an error, since the file's embedded test vectors would then
+// fail on every device. Throws ConvertError.
+#ifndef DIFFPOOL_CONVERTER_CONVERT_H_
+#define DIFFPOOL_CONVERTER_CONVERT_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "converter/config.h"
+#include "converter/graph_set.h"
+#include "converter/safetensors_reader.h"
+
+namespace diffpool::converter {
+
+struct BuildOptions {
+  std::string description;
+  std::vector<std::pair<std::string, std::string>> properties;  // extra metadata
+  int32_t max_test_vectors = -1;                                // -1: every eligible graph; 0: none
+  double tolerance = 1e-4;  // max abs difference, stored in the file
+};
+
+struct ConvertReport {
+  int32_t ops = 0;
+  int32_t tensors = 0;
+  int32_t constants = 0;
+  int64_t parameters = 0;
+  size_t file_bytes = 0;
+  int32_t test_vectors = 0;         // embedded in the file
+  int32_t graphs_checked = 0;       // evaluated against `expected`
+  int32_t graphs_skipped = 0;       // no `expected`, or more than max_nodes nodes
+  double max_abs_diff_float64 = 0;  // lowered ops, float64 constants
+  double max_abs_diff_float32 = 0;  // lowered ops, constants rounded as stored
+  std::vector<std::string> warnings;
+};
+
+std::vector<uint8_t> BuildModelFile(const ModelConfig& config, const TensorMap& weights,
+                                    const GraphSet* graphs, const BuildOptions& options,
+                                    ConvertReport* report);
+
+struct ConvertOptions {
+  std::string config_path;
+  std::string weights_path;
+  std::string out_path;
+  std::string test_vectors_path;  // "" = none
+  BuildOptions build;
+};
+
+// Returns the written bytes too (for the runtime check).
+std::vector<uint8_t> Convert(const ConvertOptions& options, ConvertReport* report);
+
+}  // namespace diffpool::converter
+
+#endif  // DIFFPOOL_CONVERTER_CONVERT_H_

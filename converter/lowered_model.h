@@ -1,0 +1,61 @@
+// The converter's in-memory model: the op list of the .dpm file before
+// serialization, with constants still in float64 (the writer rounds them to
+// float32 once). Op semantics, tensor conventions and enums are exactly those
+// of schema/diffpool_model.fbs; this is that schema as plain C++ values so
+// the lowering can be built, evaluated (ir_evaluator.h) and tested without
+// a FlatBuffer in between.
+#ifndef DIFFPOOL_CONVERTER_LOWERED_MODEL_H_
+#define DIFFPOOL_CONVERTER_LOWERED_MODEL_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "diffpool_model_generated.h"
+
+namespace diffpool::converter {
+
+struct LoweredTensor {
+  std::string name;
+  bool constant = false;
+  // Constants: the full shape. Activations: [columns]; rows from row_domain.
+  std::vector<int64_t> shape;
+  std::vector<double> data;  // constants only, row-major
+  fb::RowDomain row_domain = fb::RowDomain::NODES;
+  int32_t level = 0;  // CLUSTERS only: index into LoweredModel::levels
+};
+
+struct LoweredOp {
+  fb::OpCode opcode = fb::OpCode::GRAPH_CONV;
+  std::vector<int32_t> inputs;  // tensor indices, -1 = absent / input graph
+  std::vector<int32_t> outputs;
+  fb::Activation activation = fb::Activation::NONE;     // GRAPH_CONV, LINEAR
+  fb::Aggregation aggregation = fb::Aggregation::MEAN;  // GRAPH_CONV
+  bool normalize = false;                               // GRAPH_CONV
+  fb::ReadoutMode readout = fb::ReadoutMode::MEAN;      // READOUT
+  std::string name;  // the PyTorch module it came from, for messages
+};
+
+struct LoweredLevel {
+  int32_t clusters = 0;
+  int32_t assignment = -1;  // tensor holding S (n x clusters)
+};
+
+struct LoweredModel {
+  std::vector<LoweredTensor> tensors;
+  std::vector<LoweredOp> ops;
+  std::vector<LoweredLevel> levels;
+  int32_t input_features = -1;
+  int32_t output = -1;
+  fb::OutputKind output_kind = fb::OutputKind::LOG_PROBABILITIES;
+
+  // Appends a tensor and returns its index.
+  int32_t AddConstant(std::string name, std::vector<int64_t> shape, std::vector<double> data);
+  int32_t AddActivation(std::string name, int64_t columns, fb::RowDomain domain, int32_t level = 0);
+  // Elements over all constants.
+  int64_t NumParameters() const;
+};
+
+}  // namespace diffpool::converter
+
+#endif  // DIFFPOOL_CONVERTER_LOWERED_MODEL_H_

@@ -1,0 +1,154 @@
+#include "converter/model_writer.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <set>
+
+#include "converter/error.h"
+
+#ifndef DIFFPOOL_CONVERTER_VERSION
+#define DIFFPOOL_CONVERTER_VERSION "0.0.0"
+#endif
+
+namespace diffpool::converter {
+namespace {
+
+using flatbuffers::FlatBufferBuilder;
+using flatbuffers::Offset;
+
+int32_t ToInt32(int64_t v, const std::string& what) {
+  if (v < std::numeric_limits<int32_t>::min() || v > std::numeric_limits<int32_t>::max()) {
+    throw ConvertError(what + " = " + std::to_string(v) + " does not fit int32");
+  }
+  return static_cast<int32_t>(v);
+}
+
+std::vector<float> ToFloat32(const std::vector<double>& values, const std::string& what) {
+  std::vector<float> result(values.size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    result[i] = static_cast<float>(values[i]);
+    if (!std::isfinite(result[i])) {
+      throw ConvertError(what + "[" + std::to_string(i) + "] = " + std::to_string(values[i]) +
+                         " is not finite in float32");
+    }
+  }
+  return result;
+}
+
+std::vector<uint8_t> LittleEndianBytes(const std::vector<float>& values) {
+  std::vector<uint8_t> bytes(values.size() * 4);
+  for (size_t i = 0; i < values.size(); ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, &values[i], 4);
+    for (int b = 0; b < 4; ++b) bytes[4 * i + b] = static_cast<uint8_t>(bits >> (8 * b));
+  }
+  return bytes;
+}
+
+Offset<fb::Operator> WriteOperator(FlatBufferBuilder& fbb, const LoweredOp& op) {
+  Offset<fb::GraphConvOptions> graph_conv = 0;
+  Offset<fb::LinearOptions> linear = 0;
+  Offset<fb::ReadoutOptions> readout = 0;
+  switch (op.opcode) {
+    case fb::OpCode::GRAPH_CONV:
+      graph_conv = fb::CreateGraphConvOptions(fbb, op.aggregation, /*has_root=*/true, op.normalize,
+                                              op.activation);
+      break;
+    case fb::OpCode::LINEAR:
+      linear = fb::CreateLinearOptions(fbb, op.activation);
+      break;
+    case fb::OpCode::READOUT:
+      readout = fb::CreateReadoutOptions(fbb, op.readout);
+      break;
+    default:
+      break;
+  }
+  return fb::CreateOperatorDirect(fbb, op.opcode, &op.inputs, &op.outputs, graph_conv, linear,
+                                  readout);
+}
+
+Offset<fb::FeatureSpec> WriteFeatureSpec(FlatBufferBuilder& fbb, const ModelConfig& config) {
+  const FeatureSpecConfig& spec = config.feature_spec;
+  std::vector<Offset<flatbuffers::String>> names;
+  for (const std::string& name : spec.names) names.push_back(fbb.CreateString(name));
+  return fb::CreateFeatureSpecDirect(
+      fbb, config.num_features, spec.encoding.empty() ? nullptr : spec.encoding.c_str(),
+      spec.names.empty() ? nullptr : &names, spec.tag_values.empty() ? nullptr : &spec.tag_values);
+}
+
+Offset<fb::Metadata> WriteMetadata(FlatBufferBuilder& fbb, const ModelConfig& config,
+                                   const WriterOptions& options) {
+  std::vector<Offset<flatbuffers::String>> output_names;
+  for (const std::string& name : config.output_names)
+    output_names.push_back(fbb.CreateString(name));
+  std::set<std::string> keys;
+  std::vector<Offset<fb::KeyValue>> properties;
+  for (const auto& [key, value] : options.properties) {
+    if (!keys.insert(key).second)
+      throw ConvertError("metadata property \"" + key + "\" given twice");
+    properties.push_back(fb::CreateKeyValueDirect(fbb, key.c_str(), value.c_str()));
+  }
+  const Offset<fb::FeatureSpec> input = WriteFeatureSpec(fbb, config);
+  return fb::CreateMetadataDirect(
+      fbb,
+      config.task == TaskKind::kClassification ? fb::Task::CLASSIFICATION : fb::Task::REGRESSION,
+      &output_names, input, config.max_nodes, kProducerName, ConverterVersion(),
+      options.description.c_str(), &properties);
+}
+
+Offset<fb::TestVectors> WriteTestVectors(FlatBufferBuilder& fbb, const ModelConfig& config,
+                                         const WriterOptions& options) {
+  if (options.test_graphs.empty()) return 0;
+  std::vector<Offset<fb::TestGraph>> graphs;
+  for (const GraphRecord* graph : options.test_graphs) {
+    const std::string what = "test graph \"" + graph->name + "\"";
+    if (graph->expected.size() != static_cast<size_t>(config.num_outputs) ||
+        graph->features.size() != static_cast<size_t>(graph->num_nodes) * config.num_features) {
+      throw ConvertError(what + " does not match the model's feature or output width");
+    }
+    const std::vector<float> features = ToFloat32(graph->features, what + ".x");
+    const std::vector<float> expected = ToFloat32(graph->expected, what + ".expected");
+    graphs.push_back(fb::CreateTestGraphDirect(fbb, graph->num_nodes, &features, &graph->edge_src,
+                                               &graph->edge_dst, &expected));
+  }
+  return fb::CreateTestVectorsDirect(fbb, options.tolerance, &graphs);
+}
+
+}  // namespace
+
+const char* ConverterVersion() { return DIFFPOOL_CONVERTER_VERSION; }
+
+std::vector<uint8_t> SerializeModel(const LoweredModel& model, const ModelConfig& config,
+                                    const WriterOptions& options) {
+  FlatBufferBuilder fbb(1 << 16);
+  std::vector<Offset<fb::Buffer>> buffers;
+  std::vector<Offset<fb::Tensor>> tensors;
+  for (const LoweredTensor& tensor : model.tensors) {
+    std::vector<int32_t> shape;
+    for (int64_t d : tensor.shape) shape.push_back(ToInt32(d, tensor.name + " dimension"));
+    int32_t buffer = -1;
+    if (tensor.constant) {
+      const std::vector<uint8_t> bytes = LittleEndianBytes(ToFloat32(tensor.data, tensor.name));
+      buffer = static_cast<int32_t>(buffers.size());
+      buffers.push_back(fb::CreateBufferDirect(fbb, &bytes));
+    }
+    tensors.push_back(fb::CreateTensorDirect(fbb, tensor.name.c_str(), fb::DataType::FLOAT32,
+                                             buffer, &shape, tensor.row_domain, tensor.level));
+  }
+  std::vector<Offset<fb::Operator>> operators;
+  for (const LoweredOp& op : model.ops) operators.push_back(WriteOperator(fbb, op));
+  std::vector<Offset<fb::Level>> levels;
+  for (const LoweredLevel& level : model.levels) {
+    levels.push_back(fb::CreateLevel(fbb, level.clusters, level.assignment));
+  }
+  const Offset<fb::Metadata> metadata = WriteMetadata(fbb, config, options);
+  const Offset<fb::TestVectors> test_vectors = WriteTestVectors(fbb, config, options);
+  const Offset<fb::Model> root = fb::CreateModelDirect(
+      fbb, kWrittenSchemaVersion, kWrittenMinRuntimeVersion, metadata, &tensors, &operators,
+      model.input_features, model.output, model.output_kind, &levels, &buffers, test_vectors);
+  fb::FinishModelBuffer(fbb, root);
+  return std::vector<uint8_t>(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize());
+}
+
+}  // namespace diffpool::converter

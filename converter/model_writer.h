@@ -1,0 +1,46 @@
+// Serializes a LoweredModel into a .dpm FlatBuffer (schema/diffpool_model.fbs,
+// file identifier "DPM1", schema_version 1, min_runtime_version 1).
+//
+// Constants are rounded from float64 to float32 here, once; each gets its own
+// Buffer, 64-byte aligned within the file (force_align). The metadata records
+// the task, output names, input FeatureSpec, max_nodes, producer and the
+// caller's key/value properties (sorted by key, as the schema's `key` needs).
+#ifndef DIFFPOOL_CONVERTER_MODEL_WRITER_H_
+#define DIFFPOOL_CONVERTER_MODEL_WRITER_H_
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "converter/config.h"
+#include "converter/graph_set.h"
+#include "converter/lowered_model.h"
+
+namespace diffpool::converter {
+
+constexpr uint32_t kWrittenSchemaVersion = 1;
+constexpr uint32_t kWrittenMinRuntimeVersion = 1;
+constexpr char kProducerName[] = "diffpool-convert";
+
+// The converter's version string (the CMake project version).
+const char* ConverterVersion();
+
+struct WriterOptions {
+  std::string description;
+  std::vector<std::pair<std::string, std::string>> properties;  // keys must be unique
+  // Embedded as test vectors when non-empty; each must have `expected` of
+  // num_outputs values and the config's feature width. Not owned.
+  std::vector<const GraphRecord*> test_graphs;
+  float tolerance = 1e-4f;
+};
+
+// Throws ConvertError if something cannot be represented: a dimension or
+// index beyond int32, a constant that overflows float32, duplicate property
+// keys, a test graph of the wrong shape.
+std::vector<uint8_t> SerializeModel(const LoweredModel& model, const ModelConfig& config,
+                                    const WriterOptions& options);
+
+}  // namespace diffpool::converter
+
+#endif  // DIFFPOOL_CONVERTER_MODEL_WRITER_H_
