@@ -20,6 +20,7 @@ struct Interpreter::State {
   int32_t max_nodes = 0;
   int32_t max_edges = 0;
   bool keep_assignments = false;
+  bool preserve_all_tensors = false;
   bool has_result = false;
   int32_t last_num_nodes = 0;
   BufferRequest* requests = nullptr;  // num_tensors, then one scratch per op
@@ -72,7 +73,7 @@ Status ResolveLimits(const Model& model, const InterpreterOptions& options, Limi
 }
 
 // Sizes and lifetimes of every activation tensor and op scratch buffer.
-void FillRequests(const fb::Model* model, int32_t max_nodes, bool keep_assignments,
+void FillRequests(const fb::Model* model, int32_t max_nodes, const InterpreterOptions& options,
                   BufferRequest* requests) {
   const int32_t num_tensors = static_cast<int32_t>(model->tensors()->size());
   const int32_t num_ops = static_cast<int32_t>(model->operators()->size());
@@ -83,7 +84,7 @@ void FillRequests(const fb::Model* model, int32_t max_nodes, bool keep_assignmen
     const fb::Tensor* tensor = model->tensors()->Get(t);
     if (IsConstant(tensor)) continue;
     r.bytes = static_cast<size_t>(MaxRows(model, tensor, max_nodes)) * Columns(tensor) *
-                  sizeof(float) + XNN_EXTRA_BYTES;
+                  ElementBytes(tensor->type()) + XNN_EXTRA_BYTES;
     r.first_use = kUnwritten;
     r.last_use = -1;
   }
@@ -102,7 +103,10 @@ void FillRequests(const fb::Model* model, int32_t max_nodes, bool keep_assignmen
     scratch.first_use = scratch.last_use = i;
   }
   requests[model->output()].last_use = num_ops;
-  if (keep_assignments) {
+  if (options.preserve_all_tensors) {
+    for (int32_t t = 0; t < num_tensors; ++t) requests[t].last_use = num_ops;
+  }
+  if (options.keep_assignments) {
     for (int32_t l = 0; l < NumLevels(model); ++l) {
       const int32_t s = model->levels()->Get(l)->assignment();
       if (s >= 0) requests[s].last_use = num_ops;
@@ -178,9 +182,8 @@ bool LayoutVariablePart(const fb::Model* model, size_t plan_bytes, Layout* layou
   return true;
 }
 
-size_t TensorBytes(const fb::Model* model, const fb::Tensor* t, int32_t rows) {
-  (void)model;
-  return static_cast<size_t>(rows) * Columns(t) * sizeof(float);
+size_t TensorBytes(const fb::Tensor* t, int32_t rows) {
+  return static_cast<size_t>(rows) * Columns(t) * ElementBytes(t->type());
 }
 
 }  // namespace
@@ -199,7 +202,7 @@ Status Interpreter::ArenaBytes(const Model& model, const InterpreterOptions& opt
   if (count <= kStackPlanLimit) {
     BufferRequest requests[kStackPlanLimit];
     int32_t order[kStackPlanLimit];
-    FillRequests(root, limits.max_nodes, options.keep_assignments, requests);
+    FillRequests(root, limits.max_nodes, options, requests);
     plan_bytes = ArenaPlanner::Plan(requests, count, order, &overflow);
   } else {
     // Too many buffers to plan without memory: every buffer gets its own.
@@ -208,7 +211,7 @@ Status Interpreter::ArenaBytes(const Model& model, const InterpreterOptions& opt
       const fb::Tensor* tensor = root->tensors()->Get(t);
       if (IsConstant(tensor)) continue;
       size_t b;
-      overflow = !CheckedAlignUp(TensorBytes(root, tensor, MaxRows(root, tensor, limits.max_nodes)) +
+      overflow = !CheckedAlignUp(TensorBytes(tensor, MaxRows(root, tensor, limits.max_nodes)) +
                                      XNN_EXTRA_BYTES, kAlign, &b) ||
                  !CheckedAdd(plan_bytes, b, &plan_bytes);
     }
@@ -251,7 +254,7 @@ Status Interpreter::Create(const Model& model, const InterpreterOptions& options
   const int32_t num_tensors = static_cast<int32_t>(root->tensors()->size());
   const int32_t num_ops = static_cast<int32_t>(root->operators()->size());
   auto* requests = reinterpret_cast<BufferRequest*>(base + layout.requests);
-  FillRequests(root, limits.max_nodes, options.keep_assignments, requests);
+  FillRequests(root, limits.max_nodes, options, requests);
   bool overflow = false;
   const size_t plan_bytes = ArenaPlanner::Plan(
       requests, num_tensors + num_ops, reinterpret_cast<int32_t*>(base + layout.order), &overflow);
@@ -273,6 +276,7 @@ Status Interpreter::Create(const Model& model, const InterpreterOptions& options
   state->max_nodes = limits.max_nodes;
   state->max_edges = limits.max_edges;
   state->keep_assignments = options.keep_assignments;
+  state->preserve_all_tensors = options.preserve_all_tensors;
   state->requests = requests;
   state->offsets = reinterpret_cast<size_t*>(base + layout.offsets);
   for (int32_t i = 0; i < num_tensors + num_ops; ++i) state->offsets[i] = requests[i].offset;
@@ -453,6 +457,38 @@ Status Interpreter::GetAssignment(int32_t level, const float** data, int32_t* ro
   *data = reinterpret_cast<const float*>(s.region + s.offsets[tensor]);
   *rows = Rows(s.model, t, s.last_num_nodes);
   *cols = Columns(t);
+  return Status::kOk;
+}
+
+Status Interpreter::GetTensor(int32_t index, TensorView* view) const {
+  Message* message = const_cast<Message*>(&last_error_);
+  const State& s = *state_;
+  if (view == nullptr || index < 0 || index >= s.num_tensors) {
+    return DIFFPOOL_FAIL(message, Status::kInvalidArgument, "tensor %d outside [0, %d)", index,
+                         s.num_tensors);
+  }
+  const fb::Tensor* t = s.model->tensors()->Get(index);
+  if (IsConstant(t)) {
+    return DIFFPOOL_FAIL(message, Status::kInvalidArgument, "tensor %d is a constant", index);
+  }
+  if (!s.preserve_all_tensors) {
+    return DIFFPOOL_FAIL(message, Status::kInvalidArgument,
+                         "intermediate tensors need InterpreterOptions.preserve_all_tensors");
+  }
+  if (!s.has_result) {
+    return DIFFPOOL_FAIL(message, Status::kInvalidArgument, "no successful Run yet");
+  }
+  if (s.requests[index].bytes == 0) {
+    return DIFFPOOL_FAIL(message, Status::kInvalidArgument, "tensor %d is never computed", index);
+  }
+  const QuantParams q = TensorQuant(t);
+  view->data = s.region + s.offsets[index];
+  view->int8 = t->type() == fb::DataType::INT8;
+  view->rows = Rows(s.model, t, s.last_num_nodes);
+  view->cols = Columns(t);
+  view->scale = q.scale;
+  view->zero_point = q.zero_point;
+  view->name = t->name() == nullptr ? "" : t->name()->c_str();
   return Status::kOk;
 }
 

@@ -32,11 +32,29 @@ constexpr int kAffineX = 0, kAffineScale = 1, kAffineShift = 2, kAffineCount = 3
 
 inline bool IsConstant(const fb::Tensor* t) { return t->buffer() >= 0; }
 
+inline size_t ElementBytes(fb::DataType type) {
+  return type == fb::DataType::INT8 ? 1 : 4;  // FLOAT32, INT32
+}
+
+// real = scale * (q - zero_point). Identity for FLOAT32 tensors.
+struct QuantParams {
+  float scale = 1.0f;
+  int32_t zero_point = 0;
+};
+
+inline QuantParams TensorQuant(const fb::Tensor* t) {
+  const fb::PerTensorQuant* q = t->quantization_as_PerTensorQuant();
+  return q == nullptr ? QuantParams{} : QuantParams{q->scale(), q->zero_point()};
+}
+
 // Last dimension: an activation's columns or a constant's innermost size.
 inline int32_t Columns(const fb::Tensor* t) { return t->shape()->Get(t->shape()->size() - 1); }
 
+inline const uint8_t* ConstantBytes(const fb::Model* model, const fb::Tensor* t) {
+  return model->buffers()->Get(t->buffer())->data()->data();
+}
 inline const float* ConstantData(const fb::Model* model, const fb::Tensor* t) {
-  return reinterpret_cast<const float*>(model->buffers()->Get(t->buffer())->data()->data());
+  return reinterpret_cast<const float*>(ConstantBytes(model, t));
 }
 
 inline int32_t NumLevels(const fb::Model* model) {

@@ -1,6 +1,7 @@
 #include "model_verifier.h"
 
 #include <cmath>
+#include <cstdio>
 #include <cstdint>
 
 #include "checked_math.h"
@@ -40,7 +41,8 @@ class Verifier {
     for (int32_t l = 0; l < num_levels_; ++l) {
       const int32_t s = model_->levels()->Get(l)->assignment();
       if (s == -1) continue;
-      if (!IsActivation(s) || !IsWritten(s) || Columns(Tensor(s)) != LevelClusters(model_, l)) {
+      if (!IsActivation(s) || !IsWritten(s) || Columns(Tensor(s)) != LevelClusters(model_, l) ||
+          Type(s) != fb::DataType::FLOAT32) {
         return Fail("level %d: assignment tensor %d is not a computed activation with %d columns",
                     l, s, LevelClusters(model_, l));
       }
@@ -121,13 +123,10 @@ class Verifier {
         model_->buffers() == nullptr ? 0 : static_cast<int32_t>(model_->buffers()->size());
     for (int32_t i = 0; i < num_tensors_; ++i) {
       const fb::Tensor* t = Tensor(i);
-      if (t->type() != fb::DataType::FLOAT32) {
-        SetMessage(message_, "tensor %d: data type %d is not supported by this runtime", i,
-                   static_cast<int>(t->type()));
+      if (t->type() != fb::DataType::FLOAT32 && t->type() != fb::DataType::INT8 &&
+          t->type() != fb::DataType::INT32) {
+        SetMessage(message_, "tensor %d: unknown data type %d", i, static_cast<int>(t->type()));
         return Status::kModelUnsupported;
-      }
-      if (t->quantization_type() != fb::Quantization::NONE) {
-        return Fail("tensor %d: a FLOAT32 tensor carries quantization parameters", i);
       }
       const auto* shape = t->shape();
       if (shape == nullptr || shape->size() == 0) return Fail("tensor %d: no shape", i);
@@ -138,6 +137,8 @@ class Verifier {
         DIFFPOOL_RETURN_IF_ERROR(CheckConstant(i, t));
         continue;
       }
+      if (t->type() == fb::DataType::INT32) return Fail("tensor %d: INT32 activation", i);
+      DIFFPOOL_RETURN_IF_ERROR(CheckActivationQuant(i, t));
       if (shape->size() != 1) return Fail("tensor %d: activation shape must be [columns]", i);
       if (shape->Get(0) < 1 || shape->Get(0) > kMaxColumns) {
         return Fail("tensor %d: %d columns outside [1, %d]", i, shape->Get(0), kMaxColumns);
@@ -170,16 +171,89 @@ class Verifier {
     if (buffer == nullptr || buffer->data() == nullptr) {
       return Fail("tensor %d: buffer %d has no data", i, t->buffer());
     }
+    const size_t element_bytes = ElementBytes(t->type());
     size_t bytes;
-    if (!CheckedMul(elements, sizeof(float), &bytes) || bytes != buffer->data()->size()) {
-      return Fail("tensor %d: shape needs %zu floats but buffer %d holds %u bytes", i, elements,
-                  t->buffer(), buffer->data()->size());
+    if (!CheckedMul(elements, element_bytes, &bytes) || bytes != buffer->data()->size()) {
+      return Fail("tensor %d: shape needs %zu elements (%zu bytes each) but buffer %d holds %u bytes",
+                  i, elements, element_bytes, t->buffer(), buffer->data()->size());
     }
     const auto address = reinterpret_cast<uintptr_t>(buffer->data()->data());
-    if (address % alignof(float) != 0) return Fail("tensor %d: buffer data misaligned", i);
-    const float* values = reinterpret_cast<const float*>(buffer->data()->data());
-    for (size_t e = 0; e < elements; ++e) {
-      if (!std::isfinite(values[e])) return Fail("tensor %d: element %zu is not finite", i, e);
+    if (address % element_bytes != 0) return Fail("tensor %d: buffer data misaligned", i);
+    switch (t->type()) {
+      case fb::DataType::FLOAT32: {
+        if (t->quantization_type() != fb::Quantization::NONE) {
+          return Fail("tensor %d: a FLOAT32 tensor carries quantization parameters", i);
+        }
+        const float* values = reinterpret_cast<const float*>(buffer->data()->data());
+        for (size_t e = 0; e < elements; ++e) {
+          if (!std::isfinite(values[e])) return Fail("tensor %d: element %zu is not finite", i, e);
+        }
+        return Status::kOk;
+      }
+      case fb::DataType::INT8: return CheckWeightQuant(i, t);
+      case fb::DataType::INT32:
+        if (shape->size() != 1) return Fail("tensor %d: INT32 constants are biases of rank 1", i);
+        return Status::kOk;
+    }
+    return Status::kOk;
+  }
+
+  static bool ValidScale(float scale) { return std::isfinite(scale) && scale > 0.0f; }
+
+  // INT8 activations: per-tensor scale > 0 (finite) and zero point in int8.
+  Status CheckActivationQuant(int32_t i, const fb::Tensor* t) {
+    if (t->type() == fb::DataType::FLOAT32) {
+      if (t->quantization_type() != fb::Quantization::NONE) {
+        return Fail("tensor %d: a FLOAT32 tensor carries quantization parameters", i);
+      }
+      return Status::kOk;
+    }
+    const fb::PerTensorQuant* q = t->quantization_as_PerTensorQuant();
+    if (q == nullptr) return Fail("tensor %d: INT8 activation needs PerTensorQuant", i);
+    if (!ValidScale(q->scale())) {
+      return Fail("tensor %d: scale %g is not finite and > 0", i, static_cast<double>(q->scale()));
+    }
+    if (q->zero_point() < -128 || q->zero_point() > 127) {
+      return Fail("tensor %d: zero point %d outside [-128, 127]", i, q->zero_point());
+    }
+    // Scales so small or large that requantization multipliers overflow fp32
+    // are no model anyone trained.
+    if (q->scale() < 1e-30f || q->scale() > 1e30f) {
+      return Fail("tensor %d: scale %g outside [1e-30, 1e30]", i, static_cast<double>(q->scale()));
+    }
+    return Status::kOk;
+  }
+
+  // INT8 weights: per-channel along axis 0, one finite scale > 0 per output
+  // channel, zero points absent or all 0 (symmetric).
+  Status CheckWeightQuant(int32_t i, const fb::Tensor* t) {
+    const fb::PerChannelQuant* q = t->quantization_as_PerChannelQuant();
+    if (q == nullptr || q->scales() == nullptr) {
+      return Fail("tensor %d: INT8 weights need PerChannelQuant scales", i);
+    }
+    const uint32_t channels = static_cast<uint32_t>(t->shape()->Get(0));
+    if (q->axis() != 0 || q->scales()->size() != channels) {
+      return Fail("tensor %d: per-channel quantization must have axis 0 and %u scales (has axis %d, "
+                  "%u scales)", i, channels, q->axis(), q->scales()->size());
+    }
+    for (uint32_t c = 0; c < channels; ++c) {
+      const float scale = q->scales()->Get(c);
+      if (!ValidScale(scale) || scale < 1e-30f || scale > 1e30f) {
+        return Fail("tensor %d: channel %u scale %g is not finite in [1e-30, 1e30]", i, c,
+                    static_cast<double>(scale));
+      }
+    }
+    if (q->zero_points() != nullptr && q->zero_points()->size() != 0) {
+      if (q->zero_points()->size() != channels) {
+        return Fail("tensor %d: %u zero points for %u channels", i, q->zero_points()->size(),
+                    channels);
+      }
+      for (uint32_t c = 0; c < channels; ++c) {
+        if (q->zero_points()->Get(c) != 0) {
+          return Fail("tensor %d: weight zero point %d on channel %u (must be 0)", i,
+                      q->zero_points()->Get(c), c);
+        }
+      }
     }
     return Status::kOk;
   }
@@ -187,14 +261,15 @@ class Verifier {
   Status CheckInputOutput() {
     const int32_t in = model_->input_features();
     if (!IsActivation(in) || Tensor(in)->row_domain() != fb::RowDomain::NODES ||
-        Columns(Tensor(in)) != num_features_) {
-      return Fail("input_features %d must be a NODES activation with %d columns", in,
+        Columns(Tensor(in)) != num_features_ || Tensor(in)->type() != fb::DataType::FLOAT32) {
+      return Fail("input_features %d must be a FLOAT32 NODES activation with %d columns", in,
                   num_features_);
     }
     MarkWritten(in);
     const int32_t out = model_->output();
-    if (!IsActivation(out) || Tensor(out)->row_domain() != fb::RowDomain::GRAPH) {
-      return Fail("output %d must be a GRAPH activation", out);
+    if (!IsActivation(out) || Tensor(out)->row_domain() != fb::RowDomain::GRAPH ||
+        Tensor(out)->type() != fb::DataType::FLOAT32) {
+      return Fail("output %d must be a FLOAT32 GRAPH activation", out);
     }
     const auto* names = model_->metadata()->output_names();
     if (names != nullptr && names->size() != 0 &&
@@ -222,23 +297,62 @@ class Verifier {
     return Status::kOk;
   }
 
-  // A constant of the given shape (cols only when rows == 0); -1 if optional.
-  Status Constant(int32_t op, int32_t index, int32_t rows, int32_t cols, bool optional) {
+  // A constant of the given type and shape ([cols] when rows == 0); -1 if
+  // optional.
+  Status Constant(int32_t op, int32_t index, int32_t rows, int32_t cols, bool optional,
+                  fb::DataType type = fb::DataType::FLOAT32) {
     if (index == -1 && optional) return Status::kOk;
     if (!InRange(index) || !IsConstant(Tensor(index))) {
       return Fail("op %d: %d is not a constant tensor", op, index);
+    }
+    if (Tensor(index)->type() != type) {
+      return Fail("op %d: constant %d is %s, expected %s", op, index,
+                  fb::EnumNameDataType(Tensor(index)->type()), fb::EnumNameDataType(type));
     }
     const auto* shape = Tensor(index)->shape();
     const bool ok = rows == 0 ? (shape->size() == 1 && shape->Get(0) == cols)
                               : (shape->size() == 2 && shape->Get(0) == rows &&
                                  shape->Get(1) == cols);
     if (!ok) {
-      return Fail("op %d: constant %d has shape [%d%s%d], expected [%d%s%d]", op, index,
-                  shape->Get(0), shape->size() == 2 ? ", " : "",
-                  shape->size() == 2 ? shape->Get(1) : 0, rows == 0 ? cols : rows,
-                  rows == 0 ? "" : ", ", rows == 0 ? 0 : cols);
+      char got[48], want[48];
+      if (shape->size() == 2) {
+        snprintf(got, sizeof(got), "[%d, %d]", shape->Get(0), shape->Get(1));
+      } else {
+        snprintf(got, sizeof(got), "[%d]", shape->Get(0));
+      }
+      if (rows == 0) {
+        snprintf(want, sizeof(want), "[%d]", cols);
+      } else {
+        snprintf(want, sizeof(want), "[%d, %d]", rows, cols);
+      }
+      return Fail("op %d: constant %d has shape %s, expected %s", op, index, got, want);
     }
     return Status::kOk;
+  }
+
+  fb::DataType Type(int32_t i) const { return Tensor(i)->type(); }
+  bool SameQuant(int32_t a, int32_t b) const {
+    const QuantParams qa = TensorQuant(Tensor(a)), qb = TensorQuant(Tensor(b));
+    return qa.scale == qb.scale && qa.zero_point == qb.zero_point;
+  }
+  Status ExpectType(int32_t op, int32_t i, fb::DataType type) {
+    if (Type(i) != type) {
+      return Fail("op %d: tensor %d is %s, expected %s", op, i, fb::EnumNameDataType(Type(i)),
+                  fb::EnumNameDataType(type));
+    }
+    return Status::kOk;
+  }
+
+  // int8 GEMM ops: INT8 weights (per channel), INT32 bias, restricted options.
+  Status CheckGemmTypes(int32_t op, int32_t x, int32_t y, int32_t weights, int32_t bias,
+                        int32_t rows, int32_t cols) {
+    DIFFPOOL_RETURN_IF_ERROR(ExpectType(op, y, Type(x)));
+    const fb::DataType weight_type = Type(x) == fb::DataType::INT8 ? fb::DataType::INT8
+                                                                   : fb::DataType::FLOAT32;
+    const fb::DataType bias_type = Type(x) == fb::DataType::INT8 ? fb::DataType::INT32
+                                                                 : fb::DataType::FLOAT32;
+    DIFFPOOL_RETURN_IF_ERROR(Constant(op, weights, rows, cols, false, weight_type));
+    return Constant(op, bias, 0, rows, true, bias_type);
   }
 
   // The adjacency that goes with rows of `x`: -1 (input graph) for NODES, a
@@ -253,6 +367,7 @@ class Verifier {
       return Fail("op %d: graph-level tensor %d has no adjacency", op, x);
     }
     DIFFPOOL_RETURN_IF_ERROR(Input(op, adjacency));
+    DIFFPOOL_RETURN_IF_ERROR(ExpectType(op, adjacency, fb::DataType::FLOAT32));
     if (!(Space(adjacency) == space) ||
         Columns(Tensor(adjacency)) != LevelClusters(model_, space.level)) {
       return Fail("op %d: adjacency %d is not %d x %d for level %d", op, adjacency,
@@ -301,9 +416,17 @@ class Verifier {
         DIFFPOOL_RETURN_IF_ERROR(Output(op, y));
         if (!(Space(x) == Space(y))) return Fail("op %d: output rows differ from input rows", op);
         const int32_t cin = Columns(Tensor(x)), cout = Columns(Tensor(y));
-        DIFFPOOL_RETURN_IF_ERROR(
-            Constant(op, inputs->Get(in::kConvWeights), cout, has_root ? 2 * cin : cin, false));
-        DIFFPOOL_RETURN_IF_ERROR(Constant(op, inputs->Get(in::kConvBias), 0, cout, true));
+        DIFFPOOL_RETURN_IF_ERROR(CheckGemmTypes(op, x, y, inputs->Get(in::kConvWeights),
+                                                inputs->Get(in::kConvBias), cout,
+                                                has_root ? 2 * cin : cin));
+        if (Type(x) == fb::DataType::INT8 &&
+            (inputs->Get(in::kConvGatedBias) != -1 ||
+             (options != nullptr && (options->normalize() ||
+                                     options->aggregation() != fb::Aggregation::MEAN)))) {
+          SetMessage(message_, "op %d: int8 GRAPH_CONV supports MEAN aggregation without "
+                     "gated_bias or normalize", op);
+          return Status::kModelUnsupported;
+        }
         return Constant(op, inputs->Get(in::kConvGatedBias), 0, cout, true);
       }
       case OpCode::LINEAR: {
@@ -317,8 +440,8 @@ class Verifier {
           return Fail("op %d: unknown activation", op);
         }
         const int32_t cin = Columns(Tensor(x)), cout = Columns(Tensor(y));
-        DIFFPOOL_RETURN_IF_ERROR(Constant(op, inputs->Get(in::kLinearWeights), cout, cin, false));
-        return Constant(op, inputs->Get(in::kLinearBias), 0, cout, true);
+        return CheckGemmTypes(op, x, y, inputs->Get(in::kLinearWeights),
+                              inputs->Get(in::kLinearBias), cout, cin);
       }
       case OpCode::CONCAT: {
         if (inputs == nullptr || outputs == nullptr || inputs->size() < 1 ||
@@ -332,6 +455,10 @@ class Verifier {
           DIFFPOOL_RETURN_IF_ERROR(Input(op, x));
           if (!IsActivation(y) || !(Space(x) == Space(y))) {
             return Fail("op %d: CONCAT input %d has other rows than output %d", op, x, y);
+          }
+          if (Type(x) != Type(y) || (Type(y) == fb::DataType::INT8 && !SameQuant(x, y))) {
+            return Fail("op %d: CONCAT input %d differs from output %d in type or quantization",
+                        op, x, y);
           }
           total += Columns(Tensor(x));
         }
@@ -347,6 +474,19 @@ class Verifier {
         DIFFPOOL_RETURN_IF_ERROR(Arity(op, o, 1, 1));
         DIFFPOOL_RETURN_IF_ERROR(Input(op, inputs->Get(0)));
         DIFFPOOL_RETURN_IF_ERROR(Output(op, outputs->Get(0)));
+        DIFFPOOL_RETURN_IF_ERROR(ExpectType(op, outputs->Get(0), fb::DataType::FLOAT32));
+        return SameShape(op, inputs->Get(0), outputs->Get(0));
+      }
+      case OpCode::QUANTIZE:
+      case OpCode::DEQUANTIZE: {
+        DIFFPOOL_RETURN_IF_ERROR(Arity(op, o, 1, 1));
+        const bool quantize = o->opcode() == OpCode::QUANTIZE;
+        DIFFPOOL_RETURN_IF_ERROR(Input(op, inputs->Get(0)));
+        DIFFPOOL_RETURN_IF_ERROR(Output(op, outputs->Get(0)));
+        DIFFPOOL_RETURN_IF_ERROR(ExpectType(
+            op, inputs->Get(0), quantize ? fb::DataType::FLOAT32 : fb::DataType::INT8));
+        DIFFPOOL_RETURN_IF_ERROR(ExpectType(
+            op, outputs->Get(0), quantize ? fb::DataType::INT8 : fb::DataType::FLOAT32));
         return SameShape(op, inputs->Get(0), outputs->Get(0));
       }
       case OpCode::DIFF_POOL: {
@@ -367,6 +507,9 @@ class Verifier {
                       k, c, k, k);
         }
         if (Space(s).domain == fb::RowDomain::GRAPH) return Fail("op %d: S is graph-level", op);
+        DIFFPOOL_RETURN_IF_ERROR(ExpectType(op, s, fb::DataType::FLOAT32));
+        DIFFPOOL_RETURN_IF_ERROR(ExpectType(op, a, fb::DataType::FLOAT32));
+        DIFFPOOL_RETURN_IF_ERROR(ExpectType(op, h, Type(z)));
         DIFFPOOL_RETURN_IF_ERROR(Constant(op, inputs->Get(in::kPoolScale), 0, c, true));
         return Constant(op, inputs->Get(in::kPoolShift), 0, c, true);
       }
@@ -386,6 +529,12 @@ class Verifier {
             mode != fb::ReadoutMode::MAXIMUM) {
           return Fail("op %d: unknown readout mode %d", op, static_cast<int>(mode));
         }
+        DIFFPOOL_RETURN_IF_ERROR(ExpectType(op, y, Type(x)));
+        if (Type(x) == fb::DataType::INT8 && (mode == fb::ReadoutMode::SUM || !SameQuant(x, y))) {
+          SetMessage(message_, "op %d: int8 READOUT must be MEAN or MAXIMUM with the input's "
+                     "quantization", op);
+          return Status::kModelUnsupported;
+        }
         return Status::kOk;
       }
       case OpCode::CHANNEL_AFFINE: {
@@ -394,6 +543,7 @@ class Verifier {
         DIFFPOOL_RETURN_IF_ERROR(Input(op, x));
         DIFFPOOL_RETURN_IF_ERROR(Output(op, y));
         DIFFPOOL_RETURN_IF_ERROR(SameShape(op, x, y));
+        DIFFPOOL_RETURN_IF_ERROR(ExpectType(op, y, Type(x)));
         const int32_t c = Columns(Tensor(x));
         DIFFPOOL_RETURN_IF_ERROR(Constant(op, inputs->Get(in::kAffineScale), 0, c, false));
         return Constant(op, inputs->Get(in::kAffineShift), 0, c, false);

@@ -102,4 +102,33 @@ size_t XnnFullyConnectedBytesBound(size_t input_channels, size_t output_channels
   return kOperatorBound + 4 * kHeader + n * k * sizeof(float);
 }
 
+size_t XnnQc8FullyConnectedBytesBound(size_t input_channels, size_t output_channels) {
+  // Measured: packed qc8 weights are round_up(out, nr) * (round_up(in, kr) +
+  // 4 (int32 bias) + 4 (float scale)) bytes.
+  constexpr size_t kOperatorBound = 8192;
+  const size_t n = (output_channels + 63) / 64 * 64;
+  const size_t k = (input_channels + 15) / 16 * 16 + 8;
+  return kOperatorBound + 4 * kHeader + n * k;
+}
+
+xnn_status CreateQc8FullyConnected(size_t input_channels, size_t output_channels,
+                                   int8_t input_zero_point, float input_scale,
+                                   const float* weight_scales, const int8_t* weights,
+                                   const int32_t* bias, int8_t output_zero_point,
+                                   float output_scale, int8_t output_min, int8_t output_max,
+                                   xnn_operator_t* op) {
+  return xnn_create_convolution2d_nhwc_qc8(
+      /*padding=*/0, 0, 0, 0, /*kernel=*/1, 1, /*subsampling=*/1, 1, /*dilation=*/1, 1,
+      /*groups=*/1, input_channels, output_channels, input_channels, output_channels,
+      input_zero_point, input_scale, weight_scales, weights, bias, output_zero_point, output_scale,
+      output_min, output_max, /*flags=*/0, op);
+}
+
+xnn_status RunQc8FullyConnected(xnn_operator_t op, size_t batch, const int8_t* input,
+                                int8_t* output) {
+  const xnn_status status =
+      xnn_setup_convolution2d_nhwc_qc8(op, batch, 1, 1, input, output, /*threadpool=*/nullptr);
+  return status == xnn_status_success ? xnn_run_operator(op, nullptr) : status;
+}
+
 }  // namespace diffpool

@@ -47,6 +47,21 @@ Status FromXnnStatus(xnn_status status, const ArenaBump& bump, const char* what,
 // Upper bound of the arena bytes XNNPACK takes for one fully-connected
 // operator (operator struct + packed weights + bias + alignment), for fp32.
 size_t XnnFullyConnectedBytesBound(size_t input_channels, size_t output_channels);
+// The same for the per-channel int8 (qc8) 1x1 convolution used as a
+// fully-connected operator.
+size_t XnnQc8FullyConnectedBytesBound(size_t input_channels, size_t output_channels);
+
+// Creates a qc8 1x1 convolution computing, for each of `batch` rows,
+// y = clamp(x W^T + b) with per-channel weight scales: XNNPACK's per-channel
+// int8 fully-connected operator in this version.
+xnn_status CreateQc8FullyConnected(size_t input_channels, size_t output_channels,
+                                   int8_t input_zero_point, float input_scale,
+                                   const float* weight_scales, const int8_t* weights,
+                                   const int32_t* bias, int8_t output_zero_point,
+                                   float output_scale, int8_t output_min, int8_t output_max,
+                                   xnn_operator_t* op);
+xnn_status RunQc8FullyConnected(xnn_operator_t op, size_t batch, const int8_t* input,
+                                int8_t* output);
 
 }  // namespace diffpool
 

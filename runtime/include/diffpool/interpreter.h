@@ -31,6 +31,20 @@ struct InterpreterOptions {
   int32_t max_edges = 0;
   // Keep every level's assignment matrix S readable after Run (costs arena).
   bool keep_assignments = false;
+  // Keep every intermediate tensor readable after Run through GetTensor()
+  // (no memory reuse; for calibration and debugging, not deployment).
+  bool preserve_all_tensors = false;
+};
+
+// An activation tensor after Run (see Interpreter::GetTensor).
+struct TensorView {
+  const void* data = nullptr;  // float, or int8_t when int8
+  bool int8 = false;
+  int32_t rows = 0;
+  int32_t cols = 0;
+  float scale = 1.0f;          // int8: real = scale * (q - zero_point)
+  int32_t zero_point = 0;
+  const char* name = "";
 };
 
 class Interpreter;
@@ -72,6 +86,10 @@ class Interpreter {
   // successful Run. Needs keep_assignments. The pointer is valid until the
   // next Run or Destroy.
   Status GetAssignment(int32_t level, const float** data, int32_t* rows, int32_t* cols) const;
+
+  // Activation tensor `index` of the model as computed by the last successful
+  // Run. Needs preserve_all_tensors. Valid until the next Run or Destroy.
+  Status GetTensor(int32_t index, TensorView* view) const;
 
   const Model& model() const { return model_; }
   int32_t num_outputs() const { return model_.num_outputs(); }

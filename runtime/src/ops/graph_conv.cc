@@ -2,22 +2,23 @@
 // The aggregate, the node's own row and the BatchNorm gate column (min(deg,
 // 1), carrying the folded shift) are laid side by side so the whole
 // convolution is a single XNNPACK GEMM with the ReLU fused as its clamp.
+// int8: the same layout without the gate (the verifier refuses gated_bias);
+// the aggregate keeps X's quantization, so the GEMM input has one scale.
 #include <cmath>
 #include <cstring>
 
-#include "checked_math.h"
-#include "message.h"
+#include "kernels/quantized_kernels.h"
 #include "ops/ops.h"
 
 namespace diffpool {
 namespace {
 
 struct ConvShape {
-  int32_t x, adjacency, y;
+  int32_t x, adjacency, y, weights, bias;
   int32_t cin, cout;
   int32_t k;             // GEMM input width
   int32_t gate_column;   // -1 if no gated bias
-  bool has_root, mean, normalize, relu;
+  bool has_root, mean, normalize, relu, int8;
 };
 
 ConvShape Shape(const fb::Model* model, const fb::Operator* op) {
@@ -26,6 +27,8 @@ ConvShape Shape(const fb::Model* model, const fb::Operator* op) {
   ConvShape s;
   s.x = op->inputs()->Get(in::kConvX);
   s.adjacency = op->inputs()->Get(in::kConvAdjacency);
+  s.weights = op->inputs()->Get(in::kConvWeights);
+  s.bias = op->inputs()->Get(in::kConvBias);
   s.y = op->outputs()->Get(0);
   s.cin = Columns(model->tensors()->Get(s.x));
   s.cout = Columns(model->tensors()->Get(s.y));
@@ -33,6 +36,7 @@ ConvShape Shape(const fb::Model* model, const fb::Operator* op) {
   s.mean = options == nullptr || options->aggregation() == fb::Aggregation::MEAN;
   s.normalize = options != nullptr && options->normalize();
   s.relu = options != nullptr && options->activation() == fb::Activation::RELU;
+  s.int8 = model->tensors()->Get(s.x)->type() == fb::DataType::INT8;
   const bool gated = op->inputs()->Get(in::kConvGatedBias) >= 0;
   const int32_t base = s.has_root ? 2 * s.cin : s.cin;
   s.gate_column = gated ? base : -1;
@@ -40,13 +44,15 @@ ConvShape Shape(const fb::Model* model, const fb::Operator* op) {
   return s;
 }
 
+int8_t ClampToInt8(int32_t v) { return static_cast<int8_t>(v < -128 ? -128 : (v > 127 ? 127 : v)); }
+
 }  // namespace
 
 size_t GraphConvScratchBytes(const fb::Model* model, const fb::Operator* op, int32_t max_nodes) {
   const ConvShape s = Shape(model, op);
   const size_t rows = MaxRows(model, model->tensors()->Get(s.x), max_nodes);
   // Sizes are bounded by the verifier's limits, far from overflow.
-  return rows * static_cast<size_t>(s.k) * sizeof(float) + XNN_EXTRA_BYTES;
+  return rows * static_cast<size_t>(s.k) * (s.int8 ? 1 : sizeof(float)) + XNN_EXTRA_BYTES;
 }
 
 size_t GraphConvInitScratchBytes(const fb::Model* model, const fb::Operator* op) {
@@ -56,36 +62,71 @@ size_t GraphConvInitScratchBytes(const fb::Model* model, const fb::Operator* op)
 
 size_t GraphConvBackendBytes(const fb::Model* model, const fb::Operator* op) {
   const ConvShape s = Shape(model, op);
-  return XnnFullyConnectedBytesBound(s.k, s.cout);
+  return s.int8 ? XnnQc8FullyConnectedBytesBound(s.k, s.cout)
+                : XnnFullyConnectedBytesBound(s.k, s.cout);
 }
 
 Status PrepareGraphConv(const PrepareContext& context, const fb::Operator* op, OpState* state) {
   namespace in = op_input;
   const ConvShape s = Shape(context.model, op);
-  const float* weights = context.Constant(op->inputs()->Get(in::kConvWeights));
+  ScopedXnnArena scope(context.xnn_arena);
+  if (s.int8) {
+    const QuantParams x = context.Quant(s.x), y = context.Quant(s.y);
+    const int8_t out_min = s.relu ? ClampToInt8(y.zero_point) : -128;
+    const xnn_status status = CreateQc8FullyConnected(
+        s.k, s.cout, static_cast<int8_t>(x.zero_point), x.scale, context.ChannelScales(s.weights),
+        static_cast<const int8_t*>(context.ConstantRaw(s.weights)),
+        static_cast<const int32_t*>(context.ConstantRaw(s.bias)),
+        static_cast<int8_t>(y.zero_point), y.scale, out_min, 127, &state->gemm);
+    return FromXnnStatus(status, *context.xnn_arena, "GRAPH_CONV int8 create", context.message);
+  }
+  const float* weights = context.Constant(s.weights);
   if (s.gate_column >= 0) {
     // [W | gated_bias] so the gate column of the input picks up the shift.
     const float* gated = context.Constant(op->inputs()->Get(in::kConvGatedBias));
     float* combined = context.init_scratch;
     for (int32_t o = 0; o < s.cout; ++o) {
-      std::memcpy(combined + static_cast<size_t>(o) * s.k, weights + static_cast<size_t>(o) * (s.k - 1),
-                  sizeof(float) * (s.k - 1));
+      std::memcpy(combined + static_cast<size_t>(o) * s.k,
+                  weights + static_cast<size_t>(o) * (s.k - 1), sizeof(float) * (s.k - 1));
       combined[static_cast<size_t>(o) * s.k + s.k - 1] = gated[o];
     }
     weights = combined;
   }
   const float output_min = s.relu && !s.normalize ? 0.0f : -INFINITY;
-  ScopedXnnArena scope(context.xnn_arena);
   const xnn_status status = xnn_create_fully_connected_nc_f32(
-      s.k, s.cout, s.k, s.cout, weights, context.Constant(op->inputs()->Get(in::kConvBias)),
-      output_min, INFINITY, /*flags=*/0, &state->gemm);
+      s.k, s.cout, s.k, s.cout, weights, context.Constant(s.bias), output_min, INFINITY,
+      /*flags=*/0, &state->gemm);
   return FromXnnStatus(status, *context.xnn_arena, "GRAPH_CONV fully-connected create",
                        context.message);
 }
 
+namespace {
+
+Status EvalInt8(const RunContext& context, int32_t index, const ConvShape& s,
+                const OpState& state) {
+  const int32_t rows = context.Rows(s.x);
+  const int8_t* x = context.DataInt8(s.x);
+  const int32_t zero_point = context.Quant(s.x).zero_point;
+  auto* gemm_input = reinterpret_cast<int8_t*>(context.ScratchBytes(index));
+  if (s.adjacency < 0) {
+    kernels::AggregateMeanCsrInt8(context.graph, x, s.cin, s.cin, zero_point, gemm_input, s.k);
+  } else {
+    kernels::AggregateMeanDenseInt8(context.Data(s.adjacency), rows, x, s.cin, s.cin, zero_point,
+                                    gemm_input, s.k);
+  }
+  if (s.has_root) kernels::CopyRowsInt8(x, s.cin, rows, s.cin, gemm_input + s.cin, s.k);
+  return RunQc8FullyConnected(state.gemm, rows, gemm_input, context.DataInt8(s.y)) ==
+                 xnn_status_success
+             ? Status::kOk
+             : Status::kBackendFailed;
+}
+
+}  // namespace
+
 Status EvalGraphConv(const RunContext& context, int32_t index, const fb::Operator* op,
                      const OpState& state) {
   const ConvShape s = Shape(context.model, op);
+  if (s.int8) return EvalInt8(context, index, s, state);
   const int32_t rows = context.Rows(s.x);
   const float* x = context.Data(s.x);
   float* gemm_input = context.Scratch(index);

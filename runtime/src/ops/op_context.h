@@ -33,6 +33,14 @@ struct PrepareContext {
   const float* Constant(int32_t i) const {
     return i < 0 ? nullptr : ConstantData(model, tensor(i));
   }
+  const void* ConstantRaw(int32_t i) const {
+    return i < 0 ? nullptr : ConstantBytes(model, tensor(i));
+  }
+  bool IsInt8(int32_t i) const { return tensor(i)->type() == fb::DataType::INT8; }
+  QuantParams Quant(int32_t i) const { return TensorQuant(tensor(i)); }
+  const float* ChannelScales(int32_t i) const {
+    return tensor(i)->quantization_as_PerChannelQuant()->scales()->data();
+  }
 };
 
 struct RunContext {
@@ -45,12 +53,16 @@ struct RunContext {
 
   const fb::Tensor* tensor(int32_t i) const { return model->tensors()->Get(i); }
   float* Data(int32_t i) const { return reinterpret_cast<float*>(region + tensor_offsets[i]); }
+  int8_t* DataInt8(int32_t i) const { return reinterpret_cast<int8_t*>(region + tensor_offsets[i]); }
+  bool IsInt8(int32_t i) const { return tensor(i)->type() == fb::DataType::INT8; }
+  QuantParams Quant(int32_t i) const { return TensorQuant(tensor(i)); }
   const float* Constant(int32_t i) const {
     return i < 0 ? nullptr : ConstantData(model, tensor(i));
   }
   float* Scratch(int32_t op) const {
     return reinterpret_cast<float*>(region + scratch_offsets[op]);
   }
+  uint8_t* ScratchBytes(int32_t op) const { return region + scratch_offsets[op]; }
   int32_t Rows(int32_t i) const { return diffpool::Rows(model, tensor(i), num_nodes); }
   int32_t Cols(int32_t i) const { return Columns(tensor(i)); }
 };

@@ -11,7 +11,9 @@ size_t OpScratchBytes(const fb::Model* model, const fb::Operator* op, int32_t ma
     case fb::OpCode::SOFTMAX:
     case fb::OpCode::READOUT:
     case fb::OpCode::LOG_SOFTMAX:
-    case fb::OpCode::CHANNEL_AFFINE: return 0;
+    case fb::OpCode::CHANNEL_AFFINE:
+    case fb::OpCode::QUANTIZE:
+    case fb::OpCode::DEQUANTIZE: return 0;
   }
   return 0;
 }
@@ -47,6 +49,8 @@ Status EvalOp(const RunContext& context, int32_t index, const fb::Operator* op,
     case fb::OpCode::DIFF_POOL: EvalDiffPool(context, index, op); return Status::kOk;
     case fb::OpCode::READOUT: EvalReadout(context, op); return Status::kOk;
     case fb::OpCode::CHANNEL_AFFINE: EvalChannelAffine(context, op); return Status::kOk;
+    case fb::OpCode::QUANTIZE: EvalQuantize(context, op, /*quantize=*/true); return Status::kOk;
+    case fb::OpCode::DEQUANTIZE: EvalQuantize(context, op, /*quantize=*/false); return Status::kOk;
   }
   return Status::kInternal;
 }

@@ -1,5 +1,7 @@
 // The small row-wise ops: CONCAT, SOFTMAX / LOG_SOFTMAX, READOUT,
-// CHANNEL_AFFINE. Each is a thin call into the portable kernels.
+// CHANNEL_AFFINE, QUANTIZE, DEQUANTIZE. Each is a thin call into the
+// portable kernels, fp32 or int8 by the tensors' types.
+#include "kernels/quantized_kernels.h"
 #include "ops/ops.h"
 
 namespace diffpool {
@@ -7,21 +9,33 @@ namespace diffpool {
 void EvalConcat(const RunContext& context, const fb::Operator* op) {
   const int32_t y = op->outputs()->Get(0);
   const int32_t rows = context.Rows(y), total = context.Cols(y);
-  float* out = context.Data(y);
+  const size_t element = ElementBytes(context.tensor(y)->type());
+  uint8_t* out = reinterpret_cast<uint8_t*>(context.Data(y));
   for (uint32_t j = 0; j < op->inputs()->size(); ++j) {
     const int32_t x = op->inputs()->Get(j);
     const int32_t cols = context.Cols(x);
-    kernels::CopyRows(context.Data(x), cols, rows, cols, out, total);
-    out += cols;
+    kernels::CopyRowsInt8(reinterpret_cast<const int8_t*>(context.Data(x)), cols * element, rows,
+                          static_cast<int32_t>(cols * element), reinterpret_cast<int8_t*>(out),
+                          total * element);
+    out += cols * element;
   }
 }
 
 void EvalSoftmax(const RunContext& context, const fb::Operator* op, bool log) {
   const int32_t x = op->inputs()->Get(0), y = op->outputs()->Get(0);
+  const int32_t rows = context.Rows(x), cols = context.Cols(x);
+  const float* input = context.Data(x);
+  if (context.IsInt8(x)) {
+    // Dequantize into the fp32 output, then normalize in place.
+    const QuantParams q = context.Quant(x);
+    kernels::Dequantize(context.DataInt8(x), static_cast<size_t>(rows) * cols, q.scale,
+                        q.zero_point, context.Data(y));
+    input = context.Data(y);
+  }
   if (log) {
-    kernels::LogSoftmaxRows(context.Data(x), context.Rows(x), context.Cols(x), context.Data(y));
+    kernels::LogSoftmaxRows(input, rows, cols, context.Data(y));
   } else {
-    kernels::SoftmaxRows(context.Data(x), context.Rows(x), context.Cols(x), context.Data(y));
+    kernels::SoftmaxRows(input, rows, cols, context.Data(y));
   }
 }
 
@@ -29,9 +43,14 @@ void EvalReadout(const RunContext& context, const fb::Operator* op) {
   const int32_t x = op->inputs()->Get(0), y = op->outputs()->Get(0);
   const fb::ReadoutMode mode =
       op->readout() == nullptr ? fb::ReadoutMode::MEAN : op->readout()->mode();
-  const kernels::Readout readout = mode == fb::ReadoutMode::SUM   ? kernels::Readout::kSum
+  const kernels::Readout readout = mode == fb::ReadoutMode::SUM       ? kernels::Readout::kSum
                                    : mode == fb::ReadoutMode::MAXIMUM ? kernels::Readout::kMax
-                                                                  : kernels::Readout::kMean;
+                                                                      : kernels::Readout::kMean;
+  if (context.IsInt8(x)) {
+    kernels::ReadoutRowsInt8(context.DataInt8(x), context.Rows(x), context.Cols(x),
+                             context.Quant(x).zero_point, readout, context.DataInt8(y));
+    return;
+  }
   kernels::ReadoutRows(context.Data(x), context.Rows(x), context.Cols(x), readout,
                        context.Data(y));
 }
@@ -39,9 +58,29 @@ void EvalReadout(const RunContext& context, const fb::Operator* op) {
 void EvalChannelAffine(const RunContext& context, const fb::Operator* op) {
   namespace in = op_input;
   const int32_t x = op->inputs()->Get(in::kAffineX), y = op->outputs()->Get(0);
-  kernels::ChannelAffine(context.Data(x), context.Rows(x), context.Cols(x),
-                         context.Constant(op->inputs()->Get(in::kAffineScale)),
-                         context.Constant(op->inputs()->Get(in::kAffineShift)), context.Data(y));
+  const float* scale = context.Constant(op->inputs()->Get(in::kAffineScale));
+  const float* shift = context.Constant(op->inputs()->Get(in::kAffineShift));
+  if (context.IsInt8(x)) {
+    const QuantParams xq = context.Quant(x), yq = context.Quant(y);
+    kernels::ChannelAffineInt8(context.DataInt8(x), context.Rows(x), context.Cols(x), xq.scale,
+                               xq.zero_point, scale, shift, yq.scale, yq.zero_point,
+                               context.DataInt8(y));
+    return;
+  }
+  kernels::ChannelAffine(context.Data(x), context.Rows(x), context.Cols(x), scale, shift,
+                         context.Data(y));
+}
+
+void EvalQuantize(const RunContext& context, const fb::Operator* op, bool quantize) {
+  const int32_t x = op->inputs()->Get(0), y = op->outputs()->Get(0);
+  const size_t count = static_cast<size_t>(context.Rows(x)) * context.Cols(x);
+  if (quantize) {
+    const QuantParams q = context.Quant(y);
+    kernels::Quantize(context.Data(x), count, q.scale, q.zero_point, context.DataInt8(y));
+  } else {
+    const QuantParams q = context.Quant(x);
+    kernels::Dequantize(context.DataInt8(x), count, q.scale, q.zero_point, context.Data(y));
+  }
 }
 
 }  // namespace diffpool

@@ -171,7 +171,7 @@ TEST_CASE("semantic defects are named in the message") {
          m.AddOp({fb::OpCode::READOUT, {h}, {out}});
          return m.Finish(out, fb::OutputKind::VALUES);
        },
-       "needs 4 floats"},
+       "needs 4 elements"},
       {"non-finite weight",
        [] {
          ModelBuilder m(2, 4);

@@ -1,0 +1,48 @@
+// Portable int8 kernels for everything around the XNNPACK int8 GEMMs.
+// real = scale * (q - zero_point); rounding is to nearest (ties to even),
+// results saturate to [-128, 127].
+#ifndef DIFFPOOL_SRC_KERNELS_QUANTIZED_KERNELS_H_
+#define DIFFPOOL_SRC_KERNELS_QUANTIZED_KERNELS_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/reference_kernels.h"
+
+namespace diffpool {
+namespace kernels {
+
+// Mean aggregation of int8 rows that keeps the input's quantization: the mean
+// of values in range is in range. Accumulates (q - zp) in int32 (CSR) or fp32
+// (dense, fractional weights).
+void AggregateMeanCsrInt8(const CsrGraph& graph, const int8_t* x, size_t x_stride, int32_t c,
+                          int32_t zero_point, int8_t* out, size_t out_stride);
+void AggregateMeanDenseInt8(const float* a, int32_t n, const int8_t* x, size_t x_stride, int32_t c,
+                            int32_t zero_point, int8_t* out, size_t out_stride);
+
+void CopyRowsInt8(const int8_t* src, size_t src_stride, int32_t rows, int32_t cols, int8_t* dst,
+                  size_t dst_stride);
+
+void Quantize(const float* x, size_t count, float scale, int32_t zero_point, int8_t* y);
+void Dequantize(const int8_t* x, size_t count, float scale, int32_t zero_point, float* y);
+
+// y (own quantization) = x * channel_scale + channel_shift, x int8.
+void ChannelAffineInt8(const int8_t* x, int32_t rows, int32_t cols, float x_scale,
+                       int32_t x_zero_point, const float* channel_scale,
+                       const float* channel_shift, float y_scale, int32_t y_zero_point,
+                       int8_t* y);
+
+// h (k x c, int8 with h's quantization) = S^T (dequantize(z) * scale + shift);
+// `h_real` is k x c fp32 scratch.
+void PoolFeaturesInt8(const float* s, int32_t n, int32_t k, const int8_t* z, int32_t c,
+                      float z_scale, int32_t z_zero_point, const float* scale, const float* shift,
+                      float* h_real, float h_scale, int32_t h_zero_point, int8_t* h);
+
+// Mean or max over rows, keeping the quantization.
+void ReadoutRowsInt8(const int8_t* x, int32_t rows, int32_t c, int32_t zero_point, Readout mode,
+                     int8_t* y);
+
+}  // namespace kernels
+}  // namespace diffpool
+
+#endif  // DIFFPOOL_SRC_KERNELS_QUANTIZED_KERNELS_H_

@@ -1,0 +1,196 @@
+// int8 path: XNNPACK's per-channel int8 1x1 convolution used as a
+// fully-connected op vs an exact integer reference, and the portable int8
+// kernels vs their fp32 twins on dequantized values (within one step).
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "kernels/quantized_kernels.h"
+#include "kernels/reference_kernels.h"
+#include "xnn_backend.h"
+
+namespace diffpool {
+namespace {
+
+class Qc8FullyConnectedTester {
+ public:
+  Qc8FullyConnectedTester& rows(int32_t v) { rows_ = v; return *this; }
+  Qc8FullyConnectedTester& input_channels(int32_t v) { cin_ = v; return *this; }
+  Qc8FullyConnectedTester& output_channels(int32_t v) { cout_ = v; return *this; }
+  Qc8FullyConnectedTester& relu(bool v) { relu_ = v; return *this; }
+
+  void Test() const {
+    std::mt19937 rng(rows_ * 7919 + cin_ * 31 + cout_);
+    std::uniform_int_distribution<int> q(-128, 127);
+    std::uniform_real_distribution<float> scale(0.002f, 0.05f);
+    const int32_t x_zp = q(rng) / 2, y_zp = q(rng) / 2;
+    const float x_scale = scale(rng), y_scale = scale(rng) * 8.0f;
+    std::vector<int8_t> x(rows_ * cin_ + XNN_EXTRA_BYTES), w(cout_ * cin_);
+    std::vector<float> w_scale(cout_);
+    std::vector<int32_t> bias(cout_);
+    for (auto& v : x) v = static_cast<int8_t>(q(rng));
+    for (auto& v : w) v = static_cast<int8_t>(q(rng));
+    for (auto& v : w_scale) v = scale(rng);
+    for (auto& v : bias) v = q(rng) * 40;
+    REQUIRE(InitializeXnnpack(nullptr) == Status::kOk);
+    std::vector<uint8_t> arena(XnnQc8FullyConnectedBytesBound(cin_, cout_));
+    ArenaBump bump;
+    bump.begin = bump.cursor = arena.data();
+    bump.end = arena.data() + arena.size();
+    xnn_operator_t op = nullptr;
+    const int8_t out_min = relu_ ? static_cast<int8_t>(y_zp) : -128;
+    {
+      ScopedXnnArena scope(&bump);
+      REQUIRE(CreateQc8FullyConnected(cin_, cout_, static_cast<int8_t>(x_zp), x_scale,
+                                      w_scale.data(), w.data(), bias.data(),
+                                      static_cast<int8_t>(y_zp), y_scale, out_min, 127,
+                                      &op) == xnn_status_success);
+    }
+    CHECK_FALSE(bump.exhausted);
+    std::vector<int8_t> y(rows_ * cout_);
+    REQUIRE(RunQc8FullyConnected(op, rows_, x.data(), y.data()) == xnn_status_success);
+    xnn_delete_operator(op);
+    for (int32_t r = 0; r < rows_; ++r) {
+      for (int32_t o = 0; o < cout_; ++o) {
+        int64_t acc = bias[o];
+        for (int32_t i = 0; i < cin_; ++i) acc += (x[r * cin_ + i] - x_zp) * w[o * cin_ + i];
+        const double real = static_cast<double>(acc) * x_scale * w_scale[o];
+        double expected = std::nearbyint(real / y_scale) + y_zp;
+        expected = std::min(127.0, std::max(static_cast<double>(out_min), expected));
+        CHECK(std::fabs(y[r * cout_ + o] - expected) <= 1.0);
+      }
+    }
+  }
+
+ private:
+  int32_t rows_ = 1, cin_ = 1, cout_ = 1;
+  bool relu_ = false;
+};
+
+TEST_CASE("qc8 fully connected matches the integer reference within one step") {
+  for (int32_t rows : {1, 3, 17, 28}) {
+    for (int32_t cin : {1, 7, 16, 33, 128}) {
+      for (int32_t cout : {1, 2, 9, 64}) {
+        CAPTURE(rows); CAPTURE(cin); CAPTURE(cout);
+        Qc8FullyConnectedTester().rows(rows).input_channels(cin).output_channels(cout).Test();
+      }
+    }
+  }
+  Qc8FullyConnectedTester().rows(13).input_channels(29).output_channels(11).relu(true).Test();
+}
+
+TEST_CASE("the qc8 arena bound holds") {
+  REQUIRE(InitializeXnnpack(nullptr) == Status::kOk);
+  for (int32_t cin : {1, 7, 33, 129, 385}) {
+    for (int32_t cout : {1, 2, 17, 64, 100}) {
+      std::vector<int8_t> w(cin * cout, 1);
+      std::vector<float> scales(cout, 0.1f);
+      std::vector<uint8_t> arena(XnnQc8FullyConnectedBytesBound(cin, cout));
+      ArenaBump bump;
+      bump.begin = bump.cursor = arena.data();
+      bump.end = arena.data() + arena.size();
+      ScopedXnnArena scope(&bump);
+      xnn_operator_t op = nullptr;
+      CHECK(CreateQc8FullyConnected(cin, cout, 0, 0.1f, scales.data(), w.data(), nullptr, 0, 0.1f,
+                                    -128, 127, &op) == xnn_status_success);
+      CHECK_FALSE(bump.exhausted);
+      xnn_delete_operator(op);
+    }
+  }
+}
+
+// Quantization helpers for the comparisons below.
+struct Quantized {
+  std::vector<int8_t> q;
+  std::vector<float> real;  // dequantized values
+};
+Quantized RandomQuantized(size_t count, float scale, int32_t zp, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> dist(-128, 127);
+  Quantized out;
+  for (size_t i = 0; i < count; ++i) {
+    out.q.push_back(static_cast<int8_t>(dist(rng)));
+    out.real.push_back(scale * (out.q.back() - zp));
+  }
+  return out;
+}
+
+TEST_CASE("int8 mean aggregation equals the fp32 mean, requantized, within one step") {
+  const int32_t n = 9, c = 300;  // c > the kernel's 256-column chunk
+  const float scale = 0.03f;
+  const int32_t zp = -20;
+  const Quantized x = RandomQuantized(n * c, scale, zp, 1);
+  const std::vector<int32_t> row_begin = {0, 2, 2, 5, 6, 6, 8, 9, 10, 12};
+  const std::vector<int32_t> sources = {1, 2, 0, 4, 5, 3, 6, 7, 8, 0, 1, 2};
+  kernels::CsrGraph graph{n, row_begin.data(), sources.data()};
+  std::vector<float> expected(n * c);
+  kernels::AggregateCsr(graph, x.real.data(), c, c, true, expected.data(), c, nullptr, 0);
+  std::vector<int8_t> got(n * c);
+  kernels::AggregateMeanCsrInt8(graph, x.q.data(), c, c, zp, got.data(), c);
+  for (int32_t i = 0; i < n * c; ++i) {
+    CHECK(std::fabs(scale * (got[i] - zp) - expected[i]) <= scale * 0.5001f);
+  }
+  // Dense with fractional weights (coarse levels), rows summing below 1 too.
+  std::vector<float> a(n * n);
+  std::mt19937 rng(2);
+  std::uniform_real_distribution<float> w(0.0f, 0.3f);
+  for (auto& v : a) v = w(rng);
+  kernels::AggregateDense(a.data(), n, x.real.data(), c, c, true, expected.data(), c, nullptr, 0);
+  kernels::AggregateMeanDenseInt8(a.data(), n, x.q.data(), c, c, zp, got.data(), c);
+  for (int32_t i = 0; i < n * c; ++i) {
+    CHECK(std::fabs(scale * (got[i] - zp) - expected[i]) <= scale * 0.5001f);
+  }
+}
+
+TEST_CASE("int8 quantize / dequantize, affine, pooling and readout") {
+  const float scale = 0.05f;
+  const int32_t zp = 10;
+  const std::vector<float> x = {-7.0f, -0.024f, 0.0f, 0.026f, 5.9f, 100.0f};
+  std::vector<int8_t> q(x.size());
+  kernels::Quantize(x.data(), x.size(), scale, zp, q.data());
+  CHECK(q[0] == -128);  // saturates
+  CHECK(q[1] == 10);    // rounds to nearest
+  CHECK(q[3] == 11);
+  CHECK(q[4] == 127);   // 5.9 / 0.05 + 10 = 128 -> saturates
+  CHECK(q[5] == 127);
+  std::vector<float> back(x.size());
+  kernels::Dequantize(q.data(), q.size(), scale, zp, back.data());
+  CHECK(back[3] == doctest::Approx(0.05f));
+
+  const int32_t rows = 4, cols = 3;
+  const Quantized z = RandomQuantized(rows * cols, 0.02f, -5, 3);
+  const std::vector<float> g = {1.5f, -0.5f, 2.0f}, b = {0.1f, 0.2f, -0.3f};
+  std::vector<float> affine(rows * cols);
+  kernels::ChannelAffine(z.real.data(), rows, cols, g.data(), b.data(), affine.data());
+  std::vector<int8_t> affine_q(rows * cols);
+  kernels::ChannelAffineInt8(z.q.data(), rows, cols, 0.02f, -5, g.data(), b.data(), 0.04f, 3,
+                             affine_q.data());
+  for (int32_t i = 0; i < rows * cols; ++i) {
+    CHECK(std::fabs(0.04f * (affine_q[i] - 3) - std::min(affine[i], 0.04f * 124)) <= 0.0201f);
+  }
+
+  const int32_t k = 2;
+  const std::vector<float> s = {0.2f, 0.8f, 0.5f, 0.5f, 1.0f, 0.0f, 0.3f, 0.7f};
+  std::vector<float> h(k * cols), h_real(k * cols);
+  kernels::PoolFeatures(s.data(), rows, k, z.real.data(), cols, g.data(), b.data(), h.data());
+  std::vector<int8_t> h_q(k * cols);
+  kernels::PoolFeaturesInt8(s.data(), rows, k, z.q.data(), cols, 0.02f, -5, g.data(), b.data(),
+                            h_real.data(), 0.05f, 0, h_q.data());
+  for (int32_t i = 0; i < k * cols; ++i) CHECK(std::fabs(0.05f * h_q[i] - h[i]) <= 0.0251f);
+
+  std::vector<float> mean(cols), max(cols);
+  kernels::ReadoutRows(z.real.data(), rows, cols, kernels::Readout::kMean, mean.data());
+  kernels::ReadoutRows(z.real.data(), rows, cols, kernels::Readout::kMax, max.data());
+  std::vector<int8_t> mean_q(cols), max_q(cols);
+  kernels::ReadoutRowsInt8(z.q.data(), rows, cols, -5, kernels::Readout::kMean, mean_q.data());
+  kernels::ReadoutRowsInt8(z.q.data(), rows, cols, -5, kernels::Readout::kMax, max_q.data());
+  for (int32_t f = 0; f < cols; ++f) {
+    CHECK(std::fabs(0.02f * (mean_q[f] + 5) - mean[f]) <= 0.0101f);
+    CHECK(0.02f * (max_q[f] + 5) == doctest::Approx(max[f]));
+  }
+}
+
+}  // namespace
+}  // namespace diffpool
