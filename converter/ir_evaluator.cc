@@ -112,8 +112,12 @@ class Evaluator {
         return Readout(op);
       case fb::OpCode::CHANNEL_AFFINE:
         return ChannelAffine(op);
+      default:  // int8 ops (QUANTIZE, ...) are not float64 ops
+        break;
     }
-    throw ConvertError("internal: unknown opcode in " + op.name);
+    throw ConvertError("internal: " + op.name + ": opcode " +
+                       std::to_string(static_cast<int>(op.opcode)) +
+                       " is not a float op this evaluator runs");
   }
 
   void GraphConv(const LoweredOp& op) {

@@ -131,7 +131,8 @@ std::vector<uint8_t> SerializeModel(const LoweredModel& model, const ModelConfig
     if (tensor.constant) {
       const std::vector<uint8_t> bytes = LittleEndianBytes(ToFloat32(tensor.data, tensor.name));
       buffer = static_cast<int32_t>(buffers.size());
-      buffers.push_back(fb::CreateBufferDirect(fbb, &bytes));
+      fbb.ForceVectorAlignment(bytes.size(), 1, kBufferAlignment);
+      buffers.push_back(fb::CreateBuffer(fbb, fbb.CreateVector(bytes)));
     }
     tensors.push_back(fb::CreateTensorDirect(fbb, tensor.name.c_str(), fb::DataType::FLOAT32,
                                              buffer, &shape, tensor.row_domain, tensor.level));

@@ -2,12 +2,13 @@
 // file identifier "DPM1", schema_version 1, min_runtime_version 1).
 //
 // Constants are rounded from float64 to float32 here, once; each gets its own
-// Buffer, 64-byte aligned within the file (force_align). The metadata records
+// Buffer, kBufferAlignment-aligned within the file (force_align). The metadata records
 // the task, output names, input FeatureSpec, max_nodes, producer and the
 // caller's key/value properties (sorted by key, as the schema's `key` needs).
 #ifndef DIFFPOOL_CONVERTER_MODEL_WRITER_H_
 #define DIFFPOOL_CONVERTER_MODEL_WRITER_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -22,6 +23,10 @@ namespace diffpool::converter {
 constexpr uint32_t kWrittenSchemaVersion = 1;
 constexpr uint32_t kWrittenMinRuntimeVersion = 1;
 constexpr char kProducerName[] = "diffpool-convert";
+// Alignment of every Buffer's data within the file: the schema's force_align
+// (FLATBUFFERS_MAX_ALIGNMENT), applied explicitly since flatc does not
+// guarantee it for vectors.
+constexpr size_t kBufferAlignment = 32;
 
 // The converter's version string (the CMake project version).
 const char* ConverterVersion();
