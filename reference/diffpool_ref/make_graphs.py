@@ -49,7 +49,8 @@ def add_graph_source_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--tu", metavar="DIR",
                        help="TU dataset folder (e.g. ../shared/data/tu/MUTAG)")
     group.add_argument("--tu-fold", type=int, metavar="K",
-                       help="take the test split of 10-fold split K (1..10)")
+                       help="take the test split of 10-fold split K (1..10), in "
+                            "index order (as the trainer's graphs.json)")
     group.add_argument("--tu-indices", type=parse_index_list, metavar="LIST",
                        help="take these graph indices, e.g. 0,3,10-12")
     group.add_argument("--tu-limit", type=int, metavar="N",
@@ -76,7 +77,7 @@ def collect_records(args: argparse.Namespace,
     if args.tu is not None:
         dataset = load_tu(args.tu)
         if args.tu_fold is not None:
-            indices = dataset.fold(args.tu_fold)[1]
+            indices = sorted(dataset.fold(args.tu_fold)[1])
         elif args.tu_indices is not None:
             indices = args.tu_indices
             bad = [i for i in indices if not 0 <= i < len(dataset)]

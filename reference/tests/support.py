@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 from typing import List, Optional, Tuple
 
@@ -95,3 +97,14 @@ def random_test_graphs(num_features: int, seed=0) -> List[Tuple[str, np.ndarray,
         graphs.append((f"random{i}", features(n, one_hot=i % 2 == 0),
                        edges[:, rng.permutation(edges.shape[1])]))
     return graphs
+
+
+def run_cli(main, argv):
+    """(exit code, stdout, stderr) of a CLI main(), SystemExit included."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as exc:
+            code = exc.code
+    return code, out.getvalue(), err.getvalue()

@@ -1,7 +1,5 @@
 """diffpool_ref.export and make_graphs: files, dtypes, reference outputs, CLIs."""
 
-import contextlib
-import io
 import json
 import os
 import tempfile
@@ -13,20 +11,9 @@ import torch
 from diffpool_ref import export, make_graphs, safetensors
 from diffpool_ref.config import load_config
 from diffpool_ref.graphset import random_records, read_graphs
-from diffpool_ref.model import DiffPool
+from diffpool_ref.model import DiffPool, make_batch
 
-from .support import SKIP_NO_DATA, small_config, tu_dir
-
-
-def run_cli(main, argv):
-    """(exit code, stdout, stderr) of a CLI main(), SystemExit included."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(argv)
-        except SystemExit as exc:
-            code = exc.code
-    return code, out.getvalue(), err.getvalue()
+from .support import SKIP_NO_DATA, run_cli, small_config, tu_dir
 
 
 class ExportedModelDir(unittest.TestCase):
@@ -40,7 +27,6 @@ class ExportedModelDir(unittest.TestCase):
         # Give BatchNorm non-trivial statistics, as training would.
         cls.model.train()
         records = random_records(12, seed=3, config=cls.config)
-        from diffpool_ref.model import make_batch
         with torch.no_grad():
             cls.model(make_batch([(r.x, r.edge_index) for r in records], torch.float32))
         cls.model.eval()

@@ -12,7 +12,7 @@ from diffpool_ref import safetensors, train
 from diffpool_ref.config import default_clusters
 from diffpool_ref.graphset import read_graphs
 
-from .test_export import run_cli
+from .support import run_cli
 
 
 def write_synthetic_tu(root, name="SYN", count=40, seed=0):
