@@ -320,6 +320,9 @@ void Interpreter::Destroy(Interpreter* interpreter) {
 
 Status Interpreter::Compute(const Graph& graph, const float** result) {
   State& s = *state_;
+  // From here on the arena may be overwritten (the input tensor can share
+  // memory with S): the previous result is gone even if this call fails.
+  s.has_result = false;
   const fb::Model* root = s.model;
   const int32_t n = graph.num_nodes;
   Message* message = &last_error_;
@@ -386,7 +389,6 @@ Status Interpreter::Compute(const Graph& graph, const float** result) {
   context.graph.row_begin = s.row_begin;
   context.graph.sources = s.sources;
 
-  s.has_result = false;
   for (int32_t i = 0; i < s.num_ops; ++i) {
     const Status status = EvalOp(context, i, root->operators()->Get(i), s.ops[i]);
     if (status != Status::kOk) {
@@ -410,6 +412,7 @@ Status Interpreter::Compute(const Graph& graph, const float** result) {
 Status Interpreter::Run(const Graph& graph, float* output, int32_t output_size,
                         float* probabilities) {
   last_error_.text[0] = '\0';
+  state_->has_result = false;  // GetAssignment serves only a Run that succeeded
   const int32_t outputs = model_.num_outputs();
   if (output == nullptr || output_size < outputs) {
     return DIFFPOOL_FAIL(&last_error_, Status::kInvalidArgument,
@@ -451,7 +454,8 @@ Status Interpreter::GetAssignment(int32_t level, const float** data, int32_t* ro
                          level);
   }
   if (!s.has_result) {
-    return DIFFPOOL_FAIL(message, Status::kInvalidArgument, "no successful Run yet");
+    return DIFFPOOL_FAIL(message, Status::kInvalidArgument,
+                         "no result: the last Run failed or none ran yet");
   }
   const fb::Tensor* t = s.model->tensors()->Get(tensor);
   *data = reinterpret_cast<const float*>(s.region + s.offsets[tensor]);
@@ -476,7 +480,8 @@ Status Interpreter::GetTensor(int32_t index, TensorView* view) const {
                          "intermediate tensors need InterpreterOptions.preserve_all_tensors");
   }
   if (!s.has_result) {
-    return DIFFPOOL_FAIL(message, Status::kInvalidArgument, "no successful Run yet");
+    return DIFFPOOL_FAIL(message, Status::kInvalidArgument,
+                         "no result: the last Run failed or none ran yet");
   }
   if (s.requests[index].bytes == 0) {
     return DIFFPOOL_FAIL(message, Status::kInvalidArgument, "tensor %d is never computed", index);

@@ -8,8 +8,13 @@
 // Ownership and lifetime: the Interpreter object itself lives at the head of
 // the arena. The arena and the Model's bytes must outlive it; release it with
 // Interpreter::Destroy() before reusing or freeing the arena.
-// Thread-safety: one Interpreter serves one thread at a time. Any number of
-// interpreters (each with its own arena) may share one Model concurrently.
+// Thread-safety: one Interpreter serves one thread at a time (Run,
+// GetAssignment, GetTensor and RunSelfTest included). Any number of
+// interpreters, each with its own arena, may share one Model and be created,
+// run and destroyed concurrently; nothing is shared between them but the
+// read-only model bytes and XNNPACK's one-time, thread-safe initialization.
+// Run is deterministic: the same graph gives bit-identical results on every
+// interpreter of the same model in the process, whatever the threading.
 #ifndef DIFFPOOL_INTERPRETER_H_
 #define DIFFPOOL_INTERPRETER_H_
 
@@ -77,18 +82,25 @@ class Interpreter {
   // One forward pass. `output` receives num_outputs() floats: log-probabilities
   // for classification, values for regression. `probabilities` (optional, may
   // be null) receives exp(log-probabilities) for classification.
-  // On failure the output buffers are untouched, last_error() says why, and
-  // the interpreter stays usable.
+  // On failure `output` and `probabilities` are untouched (not one float is
+  // written), last_error() says why, the previous Run's assignments and
+  // tensors are no longer readable (the arena may be partly overwritten), and
+  // the interpreter stays usable: the next call computes as if the failed one
+  // never happened. kInvalidArgument for a null or short output, probabilities
+  // from a regression model, null features or edge arrays, a negative edge
+  // count; kGraph* (status.h) for a graph outside the model or the options;
+  // kGraphNonFinite also when finite input overflows fp32 on the way.
   Status Run(const Graph& graph, float* output, int32_t output_size,
              float* probabilities = nullptr);
 
-  // Level l's assignment S (rows x clusters, row-major) from the last
-  // successful Run. Needs keep_assignments. The pointer is valid until the
-  // next Run or Destroy.
+  // Level l's assignment S (rows x clusters, row-major) from the last Run,
+  // which must have succeeded (kInvalidArgument otherwise). Needs
+  // keep_assignments. The pointer is valid until the next Run or Destroy.
   Status GetAssignment(int32_t level, const float** data, int32_t* rows, int32_t* cols) const;
 
-  // Activation tensor `index` of the model as computed by the last successful
-  // Run. Needs preserve_all_tensors. Valid until the next Run or Destroy.
+  // Activation tensor `index` of the model as computed by the last Run, which
+  // must have succeeded. Needs preserve_all_tensors. Valid until the next Run
+  // or Destroy.
   Status GetTensor(int32_t index, TensorView* view) const;
 
   const Model& model() const { return model_; }
