@@ -36,6 +36,11 @@ std::vector<const GraphRecord*> CheckGraphs(const ModelConfig& config, const Low
     throw ConvertError("graph set has num_features " + std::to_string(graphs.num_features) +
                        ", the config " + std::to_string(config.num_features));
   }
+  // The runtime's default edge limit (InterpreterOptions::max_edges = 0), so
+  // that every embedded test vector runs on a default interpreter.
+  const int64_t max_edges =
+      std::max<int64_t>(1, int64_t{config.max_nodes} * (config.max_nodes - 1));
+  int32_t too_many_edges = 0;
   std::vector<const GraphRecord*> embedded;
   for (const GraphRecord& graph : graphs.graphs) {
     if (graph.expected.empty() || graph.num_nodes > config.max_nodes) {
@@ -65,10 +70,17 @@ std::vector<const GraphRecord*> CheckGraphs(const ModelConfig& config, const Low
     report->max_abs_diff_float32 =
         std::max(report->max_abs_diff_float32, MaxAbsDiff(rounded.output, graph.expected, &at));
     ++report->graphs_checked;
-    if (options.max_test_vectors < 0 ||
-        static_cast<int32_t>(embedded.size()) < options.max_test_vectors) {
+    if (static_cast<int64_t>(graph.edge_src.size()) > max_edges) {
+      ++too_many_edges;  // an interpreter with default options would refuse it
+    } else if (options.max_test_vectors < 0 ||
+               static_cast<int32_t>(embedded.size()) < options.max_test_vectors) {
       embedded.push_back(&graph);
     }
+  }
+  if (too_many_edges > 0) {
+    report->warnings.push_back(
+        std::to_string(too_many_edges) + " graph(s) with more than max_nodes * (max_nodes - 1) = " +
+        std::to_string(max_edges) + " edges were checked but not embedded as test vectors");
   }
   if (report->max_abs_diff_float32 > options.tolerance) {
     report->warnings.push_back("with float32 weights the lowered model differs from expected by " +

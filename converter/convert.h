@@ -6,7 +6,9 @@
 // has `expected` outputs and fits max_nodes is run through the float64
 // evaluator of the lowered ops (ir_evaluator.h); a difference above the
 // tolerance is an error, since the file's embedded test vectors would then
-// fail on every device. Throws ConvertError.
+// fail on every device. Graphs with more edges than a default interpreter
+// accepts (max_nodes * (max_nodes - 1)) are checked but not embedded.
+// Throws ConvertError.
 #ifndef DIFFPOOL_CONVERTER_CONVERT_H_
 #define DIFFPOOL_CONVERTER_CONVERT_H_
 

@@ -1,5 +1,6 @@
 #include "converter/state_dict.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 #include <sstream>
@@ -8,6 +9,9 @@
 
 namespace diffpool::converter {
 namespace {
+
+// Keys listed per category before "... and N more" (the counts are complete).
+constexpr size_t kMaxListed = 20;
 
 bool EndsWith(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() &&
@@ -121,7 +125,9 @@ void CheckStateDict(const ModelConfig& config, const TensorMap& tensors) {
     auto list = [&](const char* title, const std::vector<std::string>& items, const char* sep) {
       if (items.empty()) return;
       out << "\n  " << title;
-      for (size_t i = 0; i < items.size(); ++i) out << (i ? sep : " ") << items[i];
+      const size_t shown = std::min(items.size(), kMaxListed);
+      for (size_t i = 0; i < shown; ++i) out << (i ? sep : " ") << items[i];
+      if (shown < items.size()) out << sep << "... and " << items.size() - shown << " more";
     };
     list("missing key(s):", missing, ", ");
     list("unexpected key(s):", unexpected, ", ");

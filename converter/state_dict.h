@@ -31,6 +31,7 @@ std::vector<ExpectedTensor> ExpectedStateDict(const ModelConfig& config);
 //     missing key(s): gnn2_pool.lin.weight [2, 192], gnn2_pool.lin.bias [2]
 //     unexpected key(s): gnn3_pool.conv1.lin_rel.weight [64, 192]
 //     size mismatch for gnn1_pool.conv1.lin_rel.weight: checkpoint [64, 8], config [64, 7]
+// Each list stops after 20 keys ("... and N more"); the counts are complete.
 // Then checks values: parameters must be floating and finite, running_var >= 0.
 void CheckStateDict(const ModelConfig& config, const TensorMap& tensors);
 

@@ -200,6 +200,16 @@ TEST_CASE("a checkpoint with another number of levels gets a hint") {
                    "config.clusters has 1") != std::string::npos);
 }
 
+TEST_CASE("long mismatch lists are cut after 20 keys, with complete counts") {
+  std::mt19937_64 rng(6);
+  TensorMap state = testing::RandomStateDict(testing::SmallConfig({4, 2}), rng);
+  const std::string error = MismatchError(testing::SmallConfig({}), state);
+  // gnn1_pool, gnn2_pool (26 keys each), gnn2_embed and gnn3_embed (24 each).
+  CHECK(error.find("(0 pooling levels, 0 missing, 100 unexpected, 0 mis-shaped)") !=
+        std::string::npos);
+  CHECK(error.find(", ... and 80 more") != std::string::npos);
+}
+
 TEST_CASE("num_batches_tracked is optional and may be [] or [1]") {
   const ModelConfig config = testing::SmallConfig({});
   std::mt19937_64 rng(7);

@@ -235,6 +235,20 @@ TEST_CASE("test vectors: graphs with expected that fit max_nodes, as float32") {
   REQUIRE(g->expected()->size() == 2);
   CHECK(g->expected()->Get(1) == static_cast<float>(want.expected[1]));
 
+  // A graph with more edges than a default interpreter accepts (9 * 8) is
+  // checked but not embedded.
+  Fixture dense;
+  GraphRecord& loops = dense.graphs.graphs[0];  // 1 node
+  loops.edge_src.assign(73, 0);
+  loops.edge_dst.assign(73, 0);
+  loops.expected = testing::UnfoldedForward(dense.config, dense.state, loops).output;
+  AlignedFile fewer(dense.Build(BuildOptions(), &report));
+  CHECK(report.graphs_checked == 3);
+  CHECK(fewer.root()->test_vectors()->graphs()->size() == 2);
+  REQUIRE(report.warnings.size() == 1);
+  CHECK(report.warnings[0].find("more than max_nodes * (max_nodes - 1) = 72 edges") !=
+        std::string::npos);
+
   options.max_test_vectors = 1;
   AlignedFile one(f.Build(options, &report));
   CHECK(one.root()->test_vectors()->graphs()->size() == 1);
