@@ -597,6 +597,12 @@ class Verifier {
       if (graph->expected() == nullptr || graph->expected()->size() != outputs) {
         return Fail("test graph %u: expected output must hold %u values", g, outputs);
       }
+      // A NaN would make every comparison false and the self-test pass vacuously.
+      for (uint32_t j = 0; j < outputs; ++j) {
+        if (!std::isfinite(graph->expected()->Get(j))) {
+          return Fail("test graph %u: expected output %u is not finite", g, j);
+        }
+      }
     }
     return Status::kOk;
   }
