@@ -1,6 +1,7 @@
 #include "diffpool/interpreter.h"
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <new>
 
@@ -17,12 +18,17 @@ struct Interpreter::State {
   const fb::Model* model = nullptr;
   int32_t num_tensors = 0;
   int32_t num_ops = 0;
-  int32_t max_nodes = 0;
-  int32_t max_edges = 0;
+  int32_t max_nodes = 0;   // per graph
+  int32_t max_edges = 0;   // per graph
+  int32_t max_batch_graphs = 0;
+  int32_t max_batch_nodes = 0;
+  int32_t max_batch_edges = 0;
+  pthreadpool_t threadpool = nullptr;
   bool keep_assignments = false;
   bool preserve_all_tensors = false;
   bool has_result = false;
-  int32_t last_num_nodes = 0;
+  RowCounts last_counts;
+  int32_t* node_offsets = nullptr;    // batch: graphs + 1
   BufferRequest* requests = nullptr;  // num_tensors, then one scratch per op
   size_t* offsets = nullptr;          // planned offsets, same indexing
   OpState* ops = nullptr;
@@ -43,9 +49,15 @@ constexpr int64_t kMaxEdgesCap = int64_t{1} << 28;
 constexpr size_t kStateSlotBytes = 256;
 
 struct Limits {
-  int32_t max_nodes = 0;
-  int32_t max_edges = 0;
+  int32_t max_nodes = 0;        // per graph
+  int32_t max_edges = 0;        // per graph
+  int32_t max_batch_graphs = 1;
+  int32_t max_batch_nodes = 0;  // over a batch
+  int32_t max_batch_edges = 0;
+  RowCounts rows() const { return {max_batch_nodes, max_batch_graphs}; }
 };
+
+constexpr int32_t kMaxBatchGraphs = 1 << 16;
 
 Status ResolveLimits(const Model& model, const InterpreterOptions& options, Limits* limits,
                      Message* message) {
@@ -69,11 +81,38 @@ Status ResolveLimits(const Model& model, const InterpreterOptions& options, Limi
     const int64_t full = n * (n - 1);
     limits->max_edges = static_cast<int32_t>(full < 1 ? 1 : (full > kMaxEdgesCap ? kMaxEdgesCap : full));
   }
+  if (options.max_batch_graphs < 1 || options.max_batch_graphs > kMaxBatchGraphs) {
+    return DIFFPOOL_FAIL(message, Status::kInvalidArgument,
+                         "options.max_batch_graphs %d outside [1, %d]", options.max_batch_graphs,
+                         kMaxBatchGraphs);
+  }
+  limits->max_batch_graphs = options.max_batch_graphs;
+  const int64_t graphs = limits->max_batch_graphs;
+  const int64_t all_nodes = graphs * limits->max_nodes, all_edges = graphs * limits->max_edges;
+  if (options.max_batch_nodes < 0 || options.max_batch_nodes > all_nodes ||
+      options.max_batch_edges < 0 || options.max_batch_edges > all_edges) {
+    return DIFFPOOL_FAIL(message, Status::kInvalidArgument,
+                         "options.max_batch_nodes %d / max_batch_edges %d outside [0, %lld] / "
+                         "[0, %lld]", options.max_batch_nodes, options.max_batch_edges,
+                         static_cast<long long>(all_nodes), static_cast<long long>(all_edges));
+  }
+  // Batch totals live in int32 row counts and edge indices.
+  if (options.max_batch_nodes == 0 && all_nodes > kMaxModelNodes) {
+    return DIFFPOOL_FAIL(message, Status::kInvalidArgument,
+                         "%lld graphs of %d nodes exceed %d batch nodes: set max_batch_nodes",
+                         static_cast<long long>(graphs), limits->max_nodes, kMaxModelNodes);
+  }
+  limits->max_batch_nodes =
+      options.max_batch_nodes > 0 ? options.max_batch_nodes : static_cast<int32_t>(all_nodes);
+  const int64_t edges = options.max_batch_edges > 0 ? options.max_batch_edges
+                                                    : (all_edges > kMaxEdgesCap ? kMaxEdgesCap
+                                                                                : all_edges);
+  limits->max_batch_edges = static_cast<int32_t>(edges);
   return Status::kOk;
 }
 
 // Sizes and lifetimes of every activation tensor and op scratch buffer.
-void FillRequests(const fb::Model* model, int32_t max_nodes, const InterpreterOptions& options,
+void FillRequests(const fb::Model* model, RowCounts limits, const InterpreterOptions& options,
                   BufferRequest* requests) {
   const int32_t num_tensors = static_cast<int32_t>(model->tensors()->size());
   const int32_t num_ops = static_cast<int32_t>(model->operators()->size());
@@ -83,8 +122,8 @@ void FillRequests(const fb::Model* model, int32_t max_nodes, const InterpreterOp
     r = BufferRequest{};
     const fb::Tensor* tensor = model->tensors()->Get(t);
     if (IsConstant(tensor)) continue;
-    r.bytes = static_cast<size_t>(MaxRows(model, tensor, max_nodes)) * Columns(tensor) *
-                  ElementBytes(tensor->type()) + XNN_EXTRA_BYTES;
+    r.bytes = Rows(model, tensor, limits) * Columns(tensor) * ElementBytes(tensor->type()) +
+              XNN_EXTRA_BYTES;
     r.first_use = kUnwritten;
     r.last_use = -1;
   }
@@ -99,7 +138,7 @@ void FillRequests(const fb::Model* model, int32_t max_nodes, const InterpreterOp
     }
     BufferRequest& scratch = requests[num_tensors + i];
     scratch = BufferRequest{};
-    scratch.bytes = OpScratchBytes(model, op, max_nodes);
+    scratch.bytes = OpScratchBytes(model, op, limits);
     scratch.first_use = scratch.last_use = i;
   }
   requests[model->output()].last_use = num_ops;
@@ -126,7 +165,7 @@ void FillRequests(const fb::Model* model, int32_t max_nodes, const InterpreterOp
 // Byte offsets of everything in the arena, in order.
 struct Layout {
   size_t state = 0, requests = 0, offsets = 0, order = 0, ops = 0;
-  size_t row_begin = 0, sources = 0, cursor = 0, region = 0, region_bytes = 0;
+  size_t row_begin = 0, sources = 0, cursor = 0, node_offsets = 0, region = 0, region_bytes = 0;
   size_t backend = 0, backend_bytes = 0, total = 0;
 };
 
@@ -158,10 +197,14 @@ bool LayoutFixedPart(const fb::Model* model, const Limits& limits, Layout* layou
          builder->Add(buffers, sizeof(size_t), &layout->offsets) &&
          builder->Add(buffers, sizeof(int32_t), &layout->order) &&
          builder->Add(model->operators()->size(), sizeof(OpState), &layout->ops) &&
-         builder->Add(static_cast<size_t>(limits.max_nodes) + 1, sizeof(int32_t),
+         builder->Add(static_cast<size_t>(limits.max_batch_nodes) + 1, sizeof(int32_t),
                       &layout->row_begin) &&
-         builder->Add(static_cast<size_t>(limits.max_edges), sizeof(int32_t), &layout->sources) &&
-         builder->Add(static_cast<size_t>(limits.max_nodes), sizeof(int32_t), &layout->cursor);
+         builder->Add(static_cast<size_t>(limits.max_batch_edges), sizeof(int32_t),
+                      &layout->sources) &&
+         builder->Add(static_cast<size_t>(limits.max_batch_nodes), sizeof(int32_t),
+                      &layout->cursor) &&
+         builder->Add(static_cast<size_t>(limits.max_batch_graphs) + 1, sizeof(int32_t),
+                      &layout->node_offsets);
 }
 
 bool LayoutVariablePart(const fb::Model* model, size_t plan_bytes, Layout* layout,
@@ -182,8 +225,8 @@ bool LayoutVariablePart(const fb::Model* model, size_t plan_bytes, Layout* layou
   return true;
 }
 
-size_t TensorBytes(const fb::Tensor* t, int32_t rows) {
-  return static_cast<size_t>(rows) * Columns(t) * ElementBytes(t->type());
+size_t TensorBytes(const fb::Model* model, const fb::Tensor* t, RowCounts rows) {
+  return Rows(model, t, rows) * Columns(t) * ElementBytes(t->type());
 }
 
 }  // namespace
@@ -202,7 +245,7 @@ Status Interpreter::ArenaBytes(const Model& model, const InterpreterOptions& opt
   if (count <= kStackPlanLimit) {
     BufferRequest requests[kStackPlanLimit];
     int32_t order[kStackPlanLimit];
-    FillRequests(root, limits.max_nodes, options, requests);
+    FillRequests(root, limits.rows(), options, requests);
     plan_bytes = ArenaPlanner::Plan(requests, count, order, &overflow);
   } else {
     // Too many buffers to plan without memory: every buffer gets its own.
@@ -211,13 +254,13 @@ Status Interpreter::ArenaBytes(const Model& model, const InterpreterOptions& opt
       const fb::Tensor* tensor = root->tensors()->Get(t);
       if (IsConstant(tensor)) continue;
       size_t b;
-      overflow = !CheckedAlignUp(TensorBytes(tensor, MaxRows(root, tensor, limits.max_nodes)) +
-                                     XNN_EXTRA_BYTES, kAlign, &b) ||
+      overflow = !CheckedAlignUp(TensorBytes(root, tensor, limits.rows()) + XNN_EXTRA_BYTES, kAlign,
+                                 &b) ||
                  !CheckedAdd(plan_bytes, b, &plan_bytes);
     }
     for (const fb::Operator* op : *root->operators()) {
       size_t b;
-      overflow = overflow || !CheckedAlignUp(OpScratchBytes(root, op, limits.max_nodes), kAlign, &b) ||
+      overflow = overflow || !CheckedAlignUp(OpScratchBytes(root, op, limits.rows()), kAlign, &b) ||
                  !CheckedAdd(plan_bytes, b, &plan_bytes);
     }
   }
@@ -254,7 +297,7 @@ Status Interpreter::Create(const Model& model, const InterpreterOptions& options
   const int32_t num_tensors = static_cast<int32_t>(root->tensors()->size());
   const int32_t num_ops = static_cast<int32_t>(root->operators()->size());
   auto* requests = reinterpret_cast<BufferRequest*>(base + layout.requests);
-  FillRequests(root, limits.max_nodes, options, requests);
+  FillRequests(root, limits.rows(), options, requests);
   bool overflow = false;
   const size_t plan_bytes = ArenaPlanner::Plan(
       requests, num_tensors + num_ops, reinterpret_cast<int32_t*>(base + layout.order), &overflow);
@@ -275,6 +318,10 @@ Status Interpreter::Create(const Model& model, const InterpreterOptions& options
   state->num_ops = num_ops;
   state->max_nodes = limits.max_nodes;
   state->max_edges = limits.max_edges;
+  state->max_batch_graphs = limits.max_batch_graphs;
+  state->max_batch_nodes = limits.max_batch_nodes;
+  state->max_batch_edges = limits.max_batch_edges;
+  state->threadpool = static_cast<pthreadpool_t>(options.threadpool);
   state->keep_assignments = options.keep_assignments;
   state->preserve_all_tensors = options.preserve_all_tensors;
   state->requests = requests;
@@ -285,6 +332,7 @@ Status Interpreter::Create(const Model& model, const InterpreterOptions& options
   state->row_begin = reinterpret_cast<int32_t*>(base + layout.row_begin);
   state->sources = reinterpret_cast<int32_t*>(base + layout.sources);
   state->cursor = reinterpret_cast<int32_t*>(base + layout.cursor);
+  state->node_offsets = reinterpret_cast<int32_t*>(base + layout.node_offsets);
   state->region = base + layout.region;
 
   ArenaBump bump;
@@ -292,7 +340,7 @@ Status Interpreter::Create(const Model& model, const InterpreterOptions& options
   bump.end = bump.begin + layout.backend_bytes;
   PrepareContext context;
   context.model = root;
-  context.max_nodes = limits.max_nodes;
+  context.limits = limits.rows();
   context.xnn_arena = &bump;
   context.init_scratch = reinterpret_cast<float*>(state->region);
   context.message = message;
@@ -318,73 +366,128 @@ void Interpreter::Destroy(Interpreter* interpreter) {
   interpreter->~Interpreter();
 }
 
-Status Interpreter::Compute(const Graph& graph, const float** result) {
-  State& s = *state_;
-  // From here on the arena may be overwritten (the input tensor can share
-  // memory with S): the previous result is gone even if this call fails.
-  s.has_result = false;
-  const fb::Model* root = s.model;
+namespace {
+
+// Checks one graph of a batch; `prefix` names it in messages ("graph 3: ").
+Status ValidateGraph(const Graph& graph, int32_t features, int32_t max_nodes, int32_t max_edges,
+                     const char* prefix, Message* message) {
   const int32_t n = graph.num_nodes;
-  Message* message = &last_error_;
-  if (n < 1) return DIFFPOOL_FAIL(message, Status::kGraphEmpty, "graph has %d nodes", n);
-  if (n > s.max_nodes) {
+  if (n < 1) return DIFFPOOL_FAIL(message, Status::kGraphEmpty, "%sgraph has %d nodes", prefix, n);
+  if (n > max_nodes) {
     return DIFFPOOL_FAIL(message, Status::kGraphTooManyNodes,
-                         "graph has %d nodes, the interpreter accepts at most %d", n, s.max_nodes);
+                         "%sgraph has %d nodes, the interpreter accepts at most %d", prefix, n,
+                         max_nodes);
   }
-  const int32_t features = model_.num_features();
   if (graph.num_features != features) {
     return DIFFPOOL_FAIL(message, Status::kGraphFeatureWidth,
-                         "graph rows have %d features, the model expects %d", graph.num_features,
-                         features);
+                         "%sgraph rows have %d features, the model expects %d", prefix,
+                         graph.num_features, features);
   }
   if (graph.features == nullptr) {
-    return DIFFPOOL_FAIL(message, Status::kInvalidArgument, "graph.features is null");
+    return DIFFPOOL_FAIL(message, Status::kInvalidArgument, "%sgraph.features is null", prefix);
   }
   const int32_t edges = graph.num_edges;
-  if (edges < 0) return DIFFPOOL_FAIL(message, Status::kInvalidArgument, "num_edges is %d", edges);
-  if (edges > s.max_edges) {
+  if (edges < 0) {
+    return DIFFPOOL_FAIL(message, Status::kInvalidArgument, "%snum_edges is %d", prefix, edges);
+  }
+  if (edges > max_edges) {
     return DIFFPOOL_FAIL(message, Status::kGraphTooManyEdges,
-                         "graph has %d edges, the interpreter accepts at most %d", edges,
-                         s.max_edges);
+                         "%sgraph has %d edges, the interpreter accepts at most %d", prefix, edges,
+                         max_edges);
   }
   if (edges > 0 && (graph.edge_src == nullptr || graph.edge_dst == nullptr)) {
-    return DIFFPOOL_FAIL(message, Status::kInvalidArgument, "%d edges but a null edge array",
-                         edges);
+    return DIFFPOOL_FAIL(message, Status::kInvalidArgument, "%s%d edges but a null edge array",
+                         prefix, edges);
   }
   for (int32_t e = 0; e < edges; ++e) {
     const int32_t src = graph.edge_src[e], dst = graph.edge_dst[e];
     if (src < 0 || src >= n) {
       return DIFFPOOL_FAIL(message, Status::kGraphEdgeOutOfRange,
-                           "edge %d: src %d outside [0, num_nodes %d)", e, src, n);
+                           "%sedge %d: src %d outside [0, num_nodes %d)", prefix, e, src, n);
     }
     if (dst < 0 || dst >= n) {
       return DIFFPOOL_FAIL(message, Status::kGraphEdgeOutOfRange,
-                           "edge %d: dst %d outside [0, num_nodes %d)", e, dst, n);
+                           "%sedge %d: dst %d outside [0, num_nodes %d)", prefix, e, dst, n);
     }
   }
+  const size_t count = static_cast<size_t>(n) * features;
+  for (size_t i = 0; i < count; ++i) {
+    if (!std::isfinite(graph.features[i])) {
+      return DIFFPOOL_FAIL(message, Status::kGraphNonFinite, "%snode %zu feature %zu is %f",
+                           prefix, i / features, i % features,
+                           static_cast<double>(graph.features[i]));
+    }
+  }
+  return Status::kOk;
+}
+
+}  // namespace
+
+Status Interpreter::Compute(const Graph* graphs, int32_t num_graphs, const float** result) {
+  State& s = *state_;
+  // From here on the arena may be overwritten (the input tensor can share
+  // memory with S): the previous result is gone even if this call fails.
+  s.has_result = false;
+  const fb::Model* root = s.model;
+  Message* message = &last_error_;
+  if (graphs == nullptr || num_graphs < 1 || num_graphs > s.max_batch_graphs) {
+    return DIFFPOOL_FAIL(message, Status::kInvalidArgument,
+                         "%d graphs in a batch, the interpreter accepts 1 to %d", num_graphs,
+                         s.max_batch_graphs);
+  }
+  const int32_t features = model_.num_features();
+  // Validate everything before touching the arena's tables.
+  int64_t total_nodes = 0, total_edges = 0;
+  for (int32_t g = 0; g < num_graphs; ++g) {
+    char prefix[32] = "";
+    if (num_graphs > 1) snprintf(prefix, sizeof(prefix), "graph %d: ", g);
+    DIFFPOOL_RETURN_IF_ERROR(
+        ValidateGraph(graphs[g], features, s.max_nodes, s.max_edges, prefix, message));
+    total_nodes += graphs[g].num_nodes;
+    total_edges += graphs[g].num_edges;
+  }
+  if (total_nodes > s.max_batch_nodes) {
+    return DIFFPOOL_FAIL(message, Status::kGraphTooManyNodes,
+                         "the batch has %lld nodes, the interpreter accepts at most %d",
+                         static_cast<long long>(total_nodes), s.max_batch_nodes);
+  }
+  if (total_edges > s.max_batch_edges) {
+    return DIFFPOOL_FAIL(message, Status::kGraphTooManyEdges,
+                         "the batch has %lld edges, the interpreter accepts at most %d",
+                         static_cast<long long>(total_edges), s.max_batch_edges);
+  }
+  const int32_t n = static_cast<int32_t>(total_nodes);
   RunContext context;
   context.model = root;
   context.region = s.region;
   context.tensor_offsets = s.offsets;
   context.scratch_offsets = s.offsets + s.num_tensors;
-  context.num_nodes = n;
-  // Node features, checked finite while copied into the input tensor.
+  context.counts = {n, num_graphs};
+  context.node_offsets = s.node_offsets;
+  context.threadpool = s.threadpool;
+  // Node features of all graphs stacked into the input tensor; the graphs'
+  // edges as one block-diagonal CSR by destination, sources in edge order.
   float* input = context.Data(root->input_features());
-  const size_t count = static_cast<size_t>(n) * features;
-  for (size_t i = 0; i < count; ++i) {
-    const float v = graph.features[i];
-    if (!std::isfinite(v)) {
-      return DIFFPOOL_FAIL(message, Status::kGraphNonFinite, "node %zu feature %zu is %f",
-                           i / features, i % features, static_cast<double>(v));
-    }
-    input[i] = v;
+  s.node_offsets[0] = 0;
+  for (int32_t g = 0; g < num_graphs; ++g) {
+    const Graph& graph = graphs[g];
+    std::memcpy(input + static_cast<size_t>(s.node_offsets[g]) * features, graph.features,
+                sizeof(float) * static_cast<size_t>(graph.num_nodes) * features);
+    s.node_offsets[g + 1] = s.node_offsets[g] + graph.num_nodes;
   }
-  // CSR by destination, sources in edge order.
   std::memset(s.row_begin, 0, sizeof(int32_t) * (static_cast<size_t>(n) + 1));
-  for (int32_t e = 0; e < edges; ++e) ++s.row_begin[graph.edge_dst[e] + 1];
+  for (int32_t g = 0; g < num_graphs; ++g) {
+    const int32_t offset = s.node_offsets[g];
+    for (int32_t e = 0; e < graphs[g].num_edges; ++e) ++s.row_begin[offset + graphs[g].edge_dst[e] + 1];
+  }
   for (int32_t i = 0; i < n; ++i) s.row_begin[i + 1] += s.row_begin[i];
   std::memcpy(s.cursor, s.row_begin, sizeof(int32_t) * n);
-  for (int32_t e = 0; e < edges; ++e) s.sources[s.cursor[graph.edge_dst[e]]++] = graph.edge_src[e];
+  for (int32_t g = 0; g < num_graphs; ++g) {
+    const int32_t offset = s.node_offsets[g];
+    for (int32_t e = 0; e < graphs[g].num_edges; ++e) {
+      s.sources[s.cursor[offset + graphs[g].edge_dst[e]]++] = offset + graphs[g].edge_src[e];
+    }
+  }
   context.graph.num_nodes = n;
   context.graph.row_begin = s.row_begin;
   context.graph.sources = s.sources;
@@ -397,27 +500,35 @@ Status Interpreter::Compute(const Graph& graph, const float** result) {
     }
   }
   const float* out = context.Data(root->output());
-  for (int32_t j = 0; j < model_.num_outputs(); ++j) {
+  const int32_t outputs = model_.num_outputs();
+  for (int32_t j = 0; j < outputs * num_graphs; ++j) {
     if (!std::isfinite(out[j])) {
       return DIFFPOOL_FAIL(message, Status::kGraphNonFinite,
-                           "output %d is not finite: the input's magnitudes overflow fp32", j);
+                           "graph %d: output %d is not finite: the input's magnitudes overflow "
+                           "fp32", j / outputs, j % outputs);
     }
   }
   s.has_result = true;
-  s.last_num_nodes = n;
+  s.last_counts = context.counts;
   *result = out;
   return Status::kOk;
 }
 
 Status Interpreter::Run(const Graph& graph, float* output, int32_t output_size,
                         float* probabilities) {
+  return RunBatch(&graph, 1, output, output_size, probabilities);
+}
+
+Status Interpreter::RunBatch(const Graph* graphs, int32_t num_graphs, float* outputs,
+                             int32_t outputs_size, float* probabilities) {
   last_error_.text[0] = '\0';
   state_->has_result = false;  // GetAssignment serves only a Run that succeeded
-  const int32_t outputs = model_.num_outputs();
-  if (output == nullptr || output_size < outputs) {
+  const int32_t per_graph = model_.num_outputs();
+  const int64_t needed = static_cast<int64_t>(per_graph) * (num_graphs > 0 ? num_graphs : 0);
+  if (outputs == nullptr || outputs_size < needed) {
     return DIFFPOOL_FAIL(&last_error_, Status::kInvalidArgument,
-                         "output buffer holds %d floats, the model produces %d",
-                         output == nullptr ? 0 : output_size, outputs);
+                         "output buffer holds %d floats, the model produces %lld",
+                         outputs == nullptr ? 0 : outputs_size, static_cast<long long>(needed));
   }
   const bool log_probs = state_->model->output_kind() == fb::OutputKind::LOG_PROBABILITIES;
   if (probabilities != nullptr && !log_probs) {
@@ -425,16 +536,16 @@ Status Interpreter::Run(const Graph& graph, float* output, int32_t output_size,
                          "probabilities requested from a model that outputs values");
   }
   const float* result = nullptr;
-  DIFFPOOL_RETURN_IF_ERROR(Compute(graph, &result));
-  std::memcpy(output, result, sizeof(float) * outputs);
+  DIFFPOOL_RETURN_IF_ERROR(Compute(graphs, num_graphs, &result));
+  std::memcpy(outputs, result, sizeof(float) * static_cast<size_t>(needed));
   if (probabilities != nullptr) {
-    for (int32_t j = 0; j < outputs; ++j) probabilities[j] = std::exp(result[j]);
+    for (int64_t j = 0; j < needed; ++j) probabilities[j] = std::exp(result[j]);
   }
   return Status::kOk;
 }
 
 Status Interpreter::GetAssignment(int32_t level, const float** data, int32_t* rows,
-                                  int32_t* cols) const {
+                                  int32_t* cols, int32_t graph) const {
   Message* message = const_cast<Message*>(&last_error_);
   const State& s = *state_;
   if (data == nullptr || rows == nullptr || cols == nullptr) {
@@ -457,10 +568,21 @@ Status Interpreter::GetAssignment(int32_t level, const float** data, int32_t* ro
     return DIFFPOOL_FAIL(message, Status::kInvalidArgument,
                          "no result: the last Run failed or none ran yet");
   }
+  if (graph < 0 || graph >= s.last_counts.graphs) {
+    return DIFFPOOL_FAIL(message, Status::kInvalidArgument,
+                         "graph %d outside the last batch of %d", graph, s.last_counts.graphs);
+  }
+  RunContext context;
+  context.model = s.model;
+  context.counts = s.last_counts;
+  context.node_offsets = s.node_offsets;
+  int32_t begin = 0, count = 0;
+  context.Segment(tensor, graph, &begin, &count);
   const fb::Tensor* t = s.model->tensors()->Get(tensor);
-  *data = reinterpret_cast<const float*>(s.region + s.offsets[tensor]);
-  *rows = Rows(s.model, t, s.last_num_nodes);
   *cols = Columns(t);
+  *data = reinterpret_cast<const float*>(s.region + s.offsets[tensor]) +
+          static_cast<size_t>(begin) * *cols;
+  *rows = count;
   return Status::kOk;
 }
 
@@ -489,7 +611,7 @@ Status Interpreter::GetTensor(int32_t index, TensorView* view) const {
   const QuantParams q = TensorQuant(t);
   view->data = s.region + s.offsets[index];
   view->int8 = t->type() == fb::DataType::INT8;
-  view->rows = Rows(s.model, t, s.last_num_nodes);
+  view->rows = static_cast<int32_t>(Rows(s.model, t, s.last_counts));
   view->cols = Columns(t);
   view->scale = q.scale;
   view->zero_point = q.zero_point;
@@ -519,7 +641,7 @@ Status RunSelfTest(Interpreter* interpreter, SelfTestReport* report, Message* me
     graph.edge_src = graph.num_edges > 0 ? test->edge_src()->data() : nullptr;
     graph.edge_dst = graph.num_edges > 0 ? test->edge_dst()->data() : nullptr;
     const float* result = nullptr;
-    const Status status = interpreter->Compute(graph, &result);
+    const Status status = interpreter->Compute(&graph, 1, &result);
     if (status != Status::kOk) {
       return DIFFPOOL_FAIL(message, status, "test graph %u: %s", g, interpreter->last_error());
     }

@@ -65,19 +65,23 @@ inline int32_t LevelClusters(const fb::Model* model, int32_t level) {
   return model->levels()->Get(level)->clusters();
 }
 
-// Largest row count an activation tensor can have.
-inline int32_t MaxRows(const fb::Model* model, const fb::Tensor* t, int32_t max_nodes) {
+// Rows of a batch: the graphs' nodes stacked (NODES), k rows per graph
+// (CLUSTERS), one row per graph (GRAPH).
+struct RowCounts {
+  int32_t nodes = 0;   // total nodes over the batch
+  int32_t graphs = 0;  // graphs in the batch
+};
+
+// Row count of an activation tensor for a batch of `counts` (at planning
+// time: the interpreter's limits, which the verifier keeps far from overflow).
+inline size_t Rows(const fb::Model* model, const fb::Tensor* t, RowCounts counts) {
   switch (t->row_domain()) {
-    case fb::RowDomain::NODES: return max_nodes;
-    case fb::RowDomain::CLUSTERS: return LevelClusters(model, t->level());
-    case fb::RowDomain::GRAPH: return 1;
+    case fb::RowDomain::NODES: return static_cast<size_t>(counts.nodes);
+    case fb::RowDomain::CLUSTERS:
+      return static_cast<size_t>(LevelClusters(model, t->level())) * counts.graphs;
+    case fb::RowDomain::GRAPH: return static_cast<size_t>(counts.graphs);
   }
   return 0;
-}
-
-// Row count of an activation tensor for a graph of `num_nodes` nodes.
-inline int32_t Rows(const fb::Model* model, const fb::Tensor* t, int32_t num_nodes) {
-  return MaxRows(model, t, num_nodes);
 }
 
 }  // namespace diffpool

@@ -125,10 +125,10 @@ xnn_status CreateQc8FullyConnected(size_t input_channels, size_t output_channels
 }
 
 xnn_status RunQc8FullyConnected(xnn_operator_t op, size_t batch, const int8_t* input,
-                                int8_t* output) {
+                                int8_t* output, pthreadpool_t threadpool) {
   const xnn_status status =
-      xnn_setup_convolution2d_nhwc_qc8(op, batch, 1, 1, input, output, /*threadpool=*/nullptr);
-  return status == xnn_status_success ? xnn_run_operator(op, nullptr) : status;
+      xnn_setup_convolution2d_nhwc_qc8(op, batch, 1, 1, input, output, threadpool);
+  return status == xnn_status_success ? xnn_run_operator(op, threadpool) : status;
 }
 
 }  // namespace diffpool

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <pthreadpool.h>
 #include <xnnpack.h>
 
 #include "diffpool/status.h"
@@ -61,7 +62,7 @@ xnn_status CreateQc8FullyConnected(size_t input_channels, size_t output_channels
                                    float output_scale, int8_t output_min, int8_t output_max,
                                    xnn_operator_t* op);
 xnn_status RunQc8FullyConnected(xnn_operator_t op, size_t batch, const int8_t* input,
-                                int8_t* output);
+                                int8_t* output, pthreadpool_t threadpool);
 
 }  // namespace diffpool
 

@@ -34,6 +34,16 @@ struct InterpreterOptions {
   // Largest edge list Run will accept. 0 means max_nodes * (max_nodes - 1),
   // enough for any simple graph of max_nodes nodes.
   int32_t max_edges = 0;
+  // Most graphs one RunBatch call takes (1 = Run only). Their node rows are
+  // stacked so that each layer is one GEMM over the whole batch.
+  int32_t max_batch_graphs = 1;
+  // Most nodes / edges over a whole batch. 0 means max_batch_graphs times the
+  // per-graph limit; smaller values save arena when graphs are small.
+  int32_t max_batch_nodes = 0;
+  int32_t max_batch_edges = 0;
+  // A pthreadpool_t owned by the caller that XNNPACK's GEMMs run on (null:
+  // the calling thread only). Must outlive the interpreter.
+  void* threadpool = nullptr;
   // Keep every level's assignment matrix S readable after Run (costs arena).
   bool keep_assignments = false;
   // Keep every intermediate tensor readable after Run through GetTensor()
@@ -93,10 +103,19 @@ class Interpreter {
   Status Run(const Graph& graph, float* output, int32_t output_size,
              float* probabilities = nullptr);
 
+  // Many graphs in one pass (at most max_batch_graphs). `outputs` receives
+  // num_graphs x num_outputs() floats, row-major; `probabilities` likewise
+  // (optional). All or nothing: on failure (e.g. "graph 3: edge 17: dst 40
+  // outside [0, num_nodes 31)") no output is written.
+  Status RunBatch(const Graph* graphs, int32_t num_graphs, float* outputs, int32_t outputs_size,
+                  float* probabilities = nullptr);
+
   // Level l's assignment S (rows x clusters, row-major) from the last Run,
   // which must have succeeded (kInvalidArgument otherwise). Needs
   // keep_assignments. The pointer is valid until the next Run or Destroy.
-  Status GetAssignment(int32_t level, const float** data, int32_t* rows, int32_t* cols) const;
+  // With a batch, `graph` selects the graph of the last RunBatch.
+  Status GetAssignment(int32_t level, const float** data, int32_t* rows, int32_t* cols,
+                       int32_t graph = 0) const;
 
   // Activation tensor `index` of the model as computed by the last Run, which
   // must have succeeded. Needs preserve_all_tensors. Valid until the next Run
@@ -119,7 +138,7 @@ class Interpreter {
   ~Interpreter() = default;
   // Validates `graph` and runs every op; on success *result points at the
   // output row inside the arena.
-  Status Compute(const Graph& graph, const float** result);
+  Status Compute(const Graph* graphs, int32_t num_graphs, const float** result);
   friend Status RunSelfTest(Interpreter*, SelfTestReport*, Message*);
 
   Model model_;

@@ -152,9 +152,10 @@ void TransposeProduct(const float* s, int32_t n, int32_t k, const float* as, flo
 
 }  // namespace
 
-void PoolAdjacencyCsr(const CsrGraph& graph, const float* s, int32_t k, float* as, float* a_out) {
-  AggregateCsr(graph, s, k, k, /*mean=*/false, as, k, nullptr, 0);
-  TransposeProduct(s, graph.num_nodes, k, as, a_out);
+void PoolAdjacencyCsr(const CsrGraph& rows, const float* s_all, const float* s, int32_t k,
+                      float* as, float* a_out) {
+  AggregateCsr(rows, s_all, k, k, /*mean=*/false, as, k, nullptr, 0);
+  TransposeProduct(s, rows.num_nodes, k, as, a_out);
 }
 
 void PoolAdjacencyDense(const float* a, int32_t n, const float* s, int32_t k, float* as,

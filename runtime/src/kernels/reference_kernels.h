@@ -11,7 +11,8 @@ namespace diffpool {
 namespace kernels {
 
 // Compressed sparse rows of the input graph: node i aggregates from
-// sources[row_begin[i] .. row_begin[i + 1]).
+// sources[row_begin[i] .. row_begin[i + 1]). A view of some rows of a larger
+// CSR is again a CsrGraph (row_begin shifted; sources stay global indices).
 struct CsrGraph {
   int32_t num_nodes = 0;
   const int32_t* row_begin = nullptr;  // num_nodes + 1 entries
@@ -47,7 +48,10 @@ void L2NormalizeRows(float* y, int32_t rows, int32_t cols, bool relu);
 void PoolFeatures(const float* s, int32_t n, int32_t k, const float* z, int32_t c,
                   const float* scale, const float* shift, float* h);
 // a_out[k, k] = S^T A S with A sparse (CSR) or dense; `as` is n x k scratch.
-void PoolAdjacencyCsr(const CsrGraph& graph, const float* s, int32_t k, float* as, float* a_out);
+// CSR: `rows` covers the graph's n nodes; `s_all` is what its (global)
+// source indices point into, `s` the graph's own n rows of S.
+void PoolAdjacencyCsr(const CsrGraph& rows, const float* s_all, const float* s, int32_t k,
+                      float* as, float* a_out);
 void PoolAdjacencyDense(const float* a, int32_t n, const float* s, int32_t k, float* as,
                         float* a_out);
 

@@ -16,39 +16,49 @@ size_t HRealBytes(const fb::Tensor* s, const fb::Tensor* z) {
 
 }  // namespace
 
-size_t DiffPoolScratchBytes(const fb::Model* model, const fb::Operator* op, int32_t max_nodes) {
+// The S-A product scratch serves one graph at a time: the largest graph's
+// rows (a batch's total rows bound them).
+size_t DiffPoolScratchBytes(const fb::Model* model, const fb::Operator* op, RowCounts limits) {
   const fb::Tensor* s = model->tensors()->Get(op->inputs()->Get(op_input::kPoolS));
   const fb::Tensor* z = model->tensors()->Get(op->inputs()->Get(op_input::kPoolZ));
-  return HRealBytes(s, z) +
-         static_cast<size_t>(MaxRows(model, s, max_nodes)) * Columns(s) * sizeof(float);
+  return HRealBytes(s, z) + Rows(model, s, limits) * Columns(s) * sizeof(float);
 }
 
 void EvalDiffPool(const RunContext& context, int32_t index, const fb::Operator* op) {
   namespace in = op_input;
   const int32_t s = op->inputs()->Get(in::kPoolS), z = op->inputs()->Get(in::kPoolZ);
   const int32_t adjacency = op->inputs()->Get(in::kPoolAdjacency);
-  const int32_t h = op->outputs()->Get(0);
-  const int32_t n = context.Rows(s), k = context.Cols(s);
+  const int32_t h = op->outputs()->Get(0), pooled = op->outputs()->Get(1);
+  const int32_t k = context.Cols(s), c = context.Cols(z);
   const float* scale = context.Constant(op->inputs()->Get(in::kPoolScale));
   const float* shift = context.Constant(op->inputs()->Get(in::kPoolShift));
+  const bool int8 = context.IsInt8(z);
   float* h_real = context.Scratch(index);
   float* as = reinterpret_cast<float*>(context.ScratchBytes(index) +
                                        HRealBytes(context.tensor(s), context.tensor(z)));
-  if (context.IsInt8(z)) {
-    const QuantParams zq = context.Quant(z), hq = context.Quant(h);
-    kernels::PoolFeaturesInt8(context.Data(s), n, k, context.DataInt8(z), context.Cols(z),
-                              zq.scale, zq.zero_point, scale, shift, h_real, hq.scale,
-                              hq.zero_point, context.DataInt8(h));
-  } else {
-    kernels::PoolFeatures(context.Data(s), n, k, context.Data(z), context.Cols(z), scale, shift,
-                          context.Data(h));
-  }
-  float* pooled_adjacency = context.Data(op->outputs()->Get(1));
-  if (adjacency < 0) {
-    kernels::PoolAdjacencyCsr(context.graph, context.Data(s), k, as, pooled_adjacency);
-  } else {
-    kernels::PoolAdjacencyDense(context.Data(adjacency), n, context.Data(s), k, as,
-                                pooled_adjacency);
+  const float* s_all = context.Data(s);
+  for (int32_t g = 0; g < context.counts.graphs; ++g) {
+    int32_t begin = 0, n = 0;
+    context.Segment(s, g, &begin, &n);
+    const float* s_g = s_all + static_cast<size_t>(begin) * k;
+    const size_t h_row = static_cast<size_t>(g) * k;  // k output rows per graph
+    if (int8) {
+      const QuantParams zq = context.Quant(z), hq = context.Quant(h);
+      kernels::PoolFeaturesInt8(s_g, n, k, context.DataInt8(z) + static_cast<size_t>(begin) * c, c,
+                                zq.scale, zq.zero_point, scale, shift, h_real, hq.scale,
+                                hq.zero_point, context.DataInt8(h) + h_row * c);
+    } else {
+      kernels::PoolFeatures(s_g, n, k, context.Data(z) + static_cast<size_t>(begin) * c, c, scale,
+                            shift, context.Data(h) + h_row * c);
+    }
+    float* a_out = context.Data(pooled) + h_row * k;
+    if (adjacency < 0) {
+      kernels::CsrGraph rows{n, context.graph.row_begin + begin, context.graph.sources};
+      kernels::PoolAdjacencyCsr(rows, s_all, s_g, k, as, a_out);
+    } else {
+      kernels::PoolAdjacencyDense(context.Data(adjacency) + static_cast<size_t>(begin) * n, n, s_g,
+                                  k, as, a_out);
+    }
   }
 }
 

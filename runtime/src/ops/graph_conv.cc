@@ -48,9 +48,9 @@ int8_t ClampToInt8(int32_t v) { return static_cast<int8_t>(v < -128 ? -128 : (v 
 
 }  // namespace
 
-size_t GraphConvScratchBytes(const fb::Model* model, const fb::Operator* op, int32_t max_nodes) {
+size_t GraphConvScratchBytes(const fb::Model* model, const fb::Operator* op, RowCounts limits) {
   const ConvShape s = Shape(model, op);
-  const size_t rows = MaxRows(model, model->tensors()->Get(s.x), max_nodes);
+  const size_t rows = Rows(model, model->tensors()->Get(s.x), limits);
   // Sizes are bounded by the verifier's limits, far from overflow.
   return rows * static_cast<size_t>(s.k) * (s.int8 ? 1 : sizeof(float)) + XNN_EXTRA_BYTES;
 }
@@ -111,11 +111,17 @@ Status EvalInt8(const RunContext& context, int32_t index, const ConvShape& s,
   if (s.adjacency < 0) {
     kernels::AggregateMeanCsrInt8(context.graph, x, s.cin, s.cin, zero_point, gemm_input, s.k);
   } else {
-    kernels::AggregateMeanDenseInt8(context.Data(s.adjacency), rows, x, s.cin, s.cin, zero_point,
-                                    gemm_input, s.k);
+    // One dense k x k block per graph of the batch.
+    const int32_t k = context.Cols(s.adjacency);
+    for (int32_t g = 0; g < context.counts.graphs; ++g) {
+      const size_t row = static_cast<size_t>(g) * k;
+      kernels::AggregateMeanDenseInt8(context.Data(s.adjacency) + row * k, k, x + row * s.cin,
+                                      s.cin, s.cin, zero_point, gemm_input + row * s.k, s.k);
+    }
   }
   if (s.has_root) kernels::CopyRowsInt8(x, s.cin, rows, s.cin, gemm_input + s.cin, s.k);
-  return RunQc8FullyConnected(state.gemm, rows, gemm_input, context.DataInt8(s.y)) ==
+  return RunQc8FullyConnected(state.gemm, rows, gemm_input, context.DataInt8(s.y),
+                              context.threadpool) ==
                  xnn_status_success
              ? Status::kOk
              : Status::kBackendFailed;
@@ -134,14 +140,20 @@ Status EvalGraphConv(const RunContext& context, int32_t index, const fb::Operato
   if (s.adjacency < 0) {
     kernels::AggregateCsr(context.graph, x, s.cin, s.cin, s.mean, gemm_input, s.k, gate, s.k);
   } else {
-    kernels::AggregateDense(context.Data(s.adjacency), rows, x, s.cin, s.cin, s.mean, gemm_input,
-                            s.k, gate, s.k);
+    // One dense k x k block per graph of the batch.
+    const int32_t k = context.Cols(s.adjacency);
+    for (int32_t g = 0; g < context.counts.graphs; ++g) {
+      const size_t row = static_cast<size_t>(g) * k;
+      kernels::AggregateDense(context.Data(s.adjacency) + row * k, k, x + row * s.cin, s.cin,
+                              s.cin, s.mean, gemm_input + row * s.k, s.k,
+                              gate == nullptr ? nullptr : gate + row * s.k, s.k);
+    }
   }
   if (s.has_root) kernels::CopyRows(x, s.cin, rows, s.cin, gemm_input + s.cin, s.k);
   float* y = context.Data(s.y);
   xnn_status status =
-      xnn_setup_fully_connected_nc_f32(state.gemm, rows, gemm_input, y, /*threadpool=*/nullptr);
-  if (status == xnn_status_success) status = xnn_run_operator(state.gemm, nullptr);
+      xnn_setup_fully_connected_nc_f32(state.gemm, rows, gemm_input, y, context.threadpool);
+  if (status == xnn_status_success) status = xnn_run_operator(state.gemm, context.threadpool);
   if (status != xnn_status_success) return Status::kBackendFailed;
   if (s.normalize) kernels::L2NormalizeRows(y, rows, s.cout, s.relu);
   return Status::kOk;

@@ -64,11 +64,12 @@ Status EvalLinear(const RunContext& context, const fb::Operator* op, const OpSta
   const int32_t rows = context.Rows(s.x);
   xnn_status status;
   if (s.int8) {
-    status = RunQc8FullyConnected(state.gemm, rows, context.DataInt8(s.x), context.DataInt8(s.y));
+    status = RunQc8FullyConnected(state.gemm, rows, context.DataInt8(s.x), context.DataInt8(s.y),
+                                  context.threadpool);
   } else {
     status = xnn_setup_fully_connected_nc_f32(state.gemm, rows, context.Data(s.x),
-                                              context.Data(s.y), nullptr);
-    if (status == xnn_status_success) status = xnn_run_operator(state.gemm, nullptr);
+                                              context.Data(s.y), context.threadpool);
+    if (status == xnn_status_success) status = xnn_run_operator(state.gemm, context.threadpool);
   }
   return status == xnn_status_success ? Status::kOk : Status::kBackendFailed;
 }

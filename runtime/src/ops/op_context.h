@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <pthreadpool.h>
 #include <xnnpack.h>
 
 #include "diffpool/status.h"
@@ -24,7 +25,7 @@ struct OpState {
 
 struct PrepareContext {
   const fb::Model* model = nullptr;
-  int32_t max_nodes = 0;
+  RowCounts limits;  // the largest batch
   ArenaBump* xnn_arena = nullptr;
   float* init_scratch = nullptr;  // room for OpInitScratchBytes() of any op
   Message* message = nullptr;
@@ -48,8 +49,10 @@ struct RunContext {
   uint8_t* region = nullptr;
   const size_t* tensor_offsets = nullptr;   // per tensor
   const size_t* scratch_offsets = nullptr;  // per op
-  kernels::CsrGraph graph;
-  int32_t num_nodes = 0;
+  kernels::CsrGraph graph;         // the batch's graphs as one block-diagonal CSR
+  RowCounts counts;
+  const int32_t* node_offsets = nullptr;  // graphs + 1 entries
+  pthreadpool_t threadpool = nullptr;
 
   const fb::Tensor* tensor(int32_t i) const { return model->tensors()->Get(i); }
   float* Data(int32_t i) const { return reinterpret_cast<float*>(region + tensor_offsets[i]); }
@@ -63,7 +66,26 @@ struct RunContext {
     return reinterpret_cast<float*>(region + scratch_offsets[op]);
   }
   uint8_t* ScratchBytes(int32_t op) const { return region + scratch_offsets[op]; }
-  int32_t Rows(int32_t i) const { return diffpool::Rows(model, tensor(i), num_nodes); }
+  int32_t Rows(int32_t i) const {
+    return static_cast<int32_t>(diffpool::Rows(model, tensor(i), counts));
+  }
+  // First row and row count of graph g within tensor i.
+  void Segment(int32_t i, int32_t g, int32_t* begin, int32_t* count) const {
+    switch (tensor(i)->row_domain()) {
+      case fb::RowDomain::NODES:
+        *begin = node_offsets[g];
+        *count = node_offsets[g + 1] - node_offsets[g];
+        return;
+      case fb::RowDomain::CLUSTERS:
+        *count = LevelClusters(model, tensor(i)->level());
+        *begin = g * *count;
+        return;
+      case fb::RowDomain::GRAPH:
+        *begin = g;
+        *count = 1;
+        return;
+    }
+  }
   int32_t Cols(int32_t i) const { return Columns(tensor(i)); }
 };
 

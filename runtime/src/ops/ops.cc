@@ -2,10 +2,10 @@
 
 namespace diffpool {
 
-size_t OpScratchBytes(const fb::Model* model, const fb::Operator* op, int32_t max_nodes) {
+size_t OpScratchBytes(const fb::Model* model, const fb::Operator* op, RowCounts limits) {
   switch (op->opcode()) {
-    case fb::OpCode::GRAPH_CONV: return GraphConvScratchBytes(model, op, max_nodes);
-    case fb::OpCode::DIFF_POOL: return DiffPoolScratchBytes(model, op, max_nodes);
+    case fb::OpCode::GRAPH_CONV: return GraphConvScratchBytes(model, op, limits);
+    case fb::OpCode::DIFF_POOL: return DiffPoolScratchBytes(model, op, limits);
     case fb::OpCode::LINEAR:
     case fb::OpCode::CONCAT:
     case fb::OpCode::SOFTMAX:

@@ -16,7 +16,7 @@
 
 namespace diffpool {
 
-size_t OpScratchBytes(const fb::Model* model, const fb::Operator* op, int32_t max_nodes);
+size_t OpScratchBytes(const fb::Model* model, const fb::Operator* op, RowCounts limits);
 size_t OpInitScratchBytes(const fb::Model* model, const fb::Operator* op);
 size_t OpBackendBytes(const fb::Model* model, const fb::Operator* op);
 Status PrepareOp(const PrepareContext& context, const fb::Operator* op, OpState* state);
@@ -25,7 +25,7 @@ Status EvalOp(const RunContext& context, int32_t index, const fb::Operator* op,
 void ReleaseOp(OpState* state);
 
 // Per kind (defined in ops/<kind>.cc).
-size_t GraphConvScratchBytes(const fb::Model* model, const fb::Operator* op, int32_t max_nodes);
+size_t GraphConvScratchBytes(const fb::Model* model, const fb::Operator* op, RowCounts limits);
 size_t GraphConvInitScratchBytes(const fb::Model* model, const fb::Operator* op);
 size_t GraphConvBackendBytes(const fb::Model* model, const fb::Operator* op);
 Status PrepareGraphConv(const PrepareContext& context, const fb::Operator* op, OpState* state);
@@ -36,7 +36,7 @@ size_t LinearBackendBytes(const fb::Model* model, const fb::Operator* op);
 Status PrepareLinear(const PrepareContext& context, const fb::Operator* op, OpState* state);
 Status EvalLinear(const RunContext& context, const fb::Operator* op, const OpState& state);
 
-size_t DiffPoolScratchBytes(const fb::Model* model, const fb::Operator* op, int32_t max_nodes);
+size_t DiffPoolScratchBytes(const fb::Model* model, const fb::Operator* op, RowCounts limits);
 void EvalDiffPool(const RunContext& context, int32_t index, const fb::Operator* op);
 
 void EvalConcat(const RunContext& context, const fb::Operator* op);

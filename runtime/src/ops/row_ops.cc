@@ -46,13 +46,18 @@ void EvalReadout(const RunContext& context, const fb::Operator* op) {
   const kernels::Readout readout = mode == fb::ReadoutMode::SUM       ? kernels::Readout::kSum
                                    : mode == fb::ReadoutMode::MAXIMUM ? kernels::Readout::kMax
                                                                       : kernels::Readout::kMean;
-  if (context.IsInt8(x)) {
-    kernels::ReadoutRowsInt8(context.DataInt8(x), context.Rows(x), context.Cols(x),
-                             context.Quant(x).zero_point, readout, context.DataInt8(y));
-    return;
+  const int32_t c = context.Cols(x);
+  for (int32_t g = 0; g < context.counts.graphs; ++g) {
+    int32_t begin = 0, rows = 0;
+    context.Segment(x, g, &begin, &rows);
+    const size_t in = static_cast<size_t>(begin) * c, out = static_cast<size_t>(g) * c;
+    if (context.IsInt8(x)) {
+      kernels::ReadoutRowsInt8(context.DataInt8(x) + in, rows, c, context.Quant(x).zero_point,
+                               readout, context.DataInt8(y) + out);
+    } else {
+      kernels::ReadoutRows(context.Data(x) + in, rows, c, readout, context.Data(y) + out);
+    }
   }
-  kernels::ReadoutRows(context.Data(x), context.Rows(x), context.Cols(x), readout,
-                       context.Data(y));
 }
 
 void EvalChannelAffine(const RunContext& context, const fb::Operator* op) {

@@ -198,7 +198,7 @@ TEST_CASE("pooling: S^T (Z*g+b) and S^T A S match a direct triple loop") {
   std::vector<float> h(k * c), as(n * k), ap_sparse(k * k), ap_dense(k * k);
   kernels::PoolFeatures(s.data(), n, k, z.data(), c, g.data(), b.data(), h.data());
   const Csr csr = MakeCsr(n, src, dst);
-  kernels::PoolAdjacencyCsr(csr.graph(), s.data(), k, as.data(), ap_sparse.data());
+  kernels::PoolAdjacencyCsr(csr.graph(), s.data(), s.data(), k, as.data(), ap_sparse.data());
   kernels::PoolAdjacencyDense(a.data(), n, s.data(), k, as.data(), ap_dense.data());
   for (int32_t q = 0; q < k; ++q) {
     for (int32_t f = 0; f < c; ++f) {

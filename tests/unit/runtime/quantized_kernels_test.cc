@@ -50,7 +50,7 @@ class Qc8FullyConnectedTester {
     }
     CHECK_FALSE(bump.exhausted);
     std::vector<int8_t> y(rows_ * cout_);
-    REQUIRE(RunQc8FullyConnected(op, rows_, x.data(), y.data()) == xnn_status_success);
+    REQUIRE(RunQc8FullyConnected(op, rows_, x.data(), y.data(), nullptr) == xnn_status_success);
     xnn_delete_operator(op);
     for (int32_t r = 0; r < rows_; ++r) {
       for (int32_t o = 0; o < cout_; ++o) {

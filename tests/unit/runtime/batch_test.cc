@@ -1,0 +1,123 @@
+// RunBatch: graphs stacked into one pass give what each graph gives alone,
+// per-graph assignments, and all-or-nothing failures naming the graph.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "common/model_builder.h"
+#include "common/reference_evaluator.h"
+#include "common/test_interpreter.h"
+
+namespace diffpool {
+namespace {
+
+using testing::GraphData;
+using testing::RandomGraph;
+using testing::TestInterpreter;
+
+Graph View(const GraphData& g) {
+  return Graph{g.num_nodes, 3, g.features.data(), static_cast<int32_t>(g.src.size()),
+               g.src.data(), g.dst.data()};
+}
+
+TEST_CASE("a batch equals its graphs run one by one, and the float64 evaluator") {
+  const int32_t max_nodes = 14, batch = 9;
+  const auto file = testing::BuildAllOpsModel(21, max_nodes);
+  InterpreterOptions single_options;
+  single_options.keep_assignments = true;
+  TestInterpreter single(file, single_options);
+  InterpreterOptions batch_options = single_options;
+  batch_options.max_batch_graphs = batch;
+  TestInterpreter batched(file, batch_options);
+  REQUIRE(single.status() == Status::kOk);
+  REQUIRE(batched.status() == Status::kOk);
+  std::vector<GraphData> data;
+  for (int32_t g = 0; g < batch; ++g) {
+    data.push_back(RandomGraph(1 + (g * 5) % max_nodes, 3, 0.1 * (g % 4), 100 + g, g % 2 == 0));
+  }
+  for (int32_t count : {1, 2, batch}) {
+    CAPTURE(count);
+    std::vector<Graph> graphs;
+    for (int32_t g = 0; g < count; ++g) graphs.push_back(View(data[g]));
+    std::vector<float> out(2 * count), probs(2 * count);
+    REQUIRE(batched->RunBatch(graphs.data(), count, out.data(), 2 * count, probs.data()) ==
+            Status::kOk);
+    for (int32_t g = 0; g < count; ++g) {
+      CAPTURE(g);
+      float alone[2];
+      REQUIRE(single->Run(graphs[g], alone, 2) == Status::kOk);
+      const std::vector<double> expected = testing::EvaluateReference(
+          single.model().root(), data[g]);
+      for (int j = 0; j < 2; ++j) {
+        CHECK(std::fabs(out[2 * g + j] - alone[j]) <= 1e-6f);
+        CHECK(std::fabs(out[2 * g + j] - expected[j]) < 1e-5);
+        CHECK(probs[2 * g + j] == doctest::Approx(std::exp(out[2 * g + j])));
+      }
+      const float *s_batch, *s_single;
+      int32_t rows, cols, rows1, cols1;
+      REQUIRE(single->GetAssignment(0, &s_single, &rows1, &cols1) == Status::kOk);
+      REQUIRE(batched->GetAssignment(0, &s_batch, &rows, &cols, g) == Status::kOk);
+      CHECK(rows == data[g].num_nodes);
+      CHECK(rows == rows1);
+      for (int32_t i = 0; i < rows * cols; ++i) CHECK(std::fabs(s_batch[i] - s_single[i]) <= 1e-6f);
+    }
+    const float* s;
+    int32_t rows, cols;
+    CHECK(batched->GetAssignment(0, &s, &rows, &cols, count) == Status::kInvalidArgument);
+  }
+}
+
+TEST_CASE("a batch fails as a whole, naming the graph, and writes nothing") {
+  const auto file = testing::BuildAllOpsModel(22, 10);
+  InterpreterOptions options;
+  options.max_batch_graphs = 4;
+  options.max_batch_nodes = 25;
+  TestInterpreter interpreter(file, options);
+  REQUIRE(interpreter.status() == Status::kOk);
+  std::vector<GraphData> data = {RandomGraph(5, 3, 0.5, 1), RandomGraph(8, 3, 0.5, 2),
+                                 RandomGraph(3, 3, 0.5, 3), RandomGraph(9, 3, 0.5, 4)};
+  data[2].dst[0] = 7;  // out of range for a 3-node graph
+  std::vector<Graph> graphs;
+  for (const auto& g : data) graphs.push_back(View(g));
+  std::vector<float> out(8, -7.0f);
+  CHECK(interpreter->RunBatch(graphs.data(), 3, out.data(), 8) == Status::kGraphEdgeOutOfRange);
+  CHECK(std::string(interpreter->last_error()).find("graph 2: edge 0: dst 7") !=
+        std::string::npos);
+  for (float v : out) CHECK(v == -7.0f);
+  data[2].dst[0] = 1;
+  graphs[2] = View(data[2]);
+  // 5 + 8 + 3 + 9 = 25 nodes fit; a batch over the node budget does not.
+  CHECK(interpreter->RunBatch(graphs.data(), 4, out.data(), 8) == Status::kOk);
+  data[0] = RandomGraph(6, 3, 0.5, 5);
+  graphs[0] = View(data[0]);
+  CHECK(interpreter->RunBatch(graphs.data(), 4, out.data(), 8) == Status::kGraphTooManyNodes);
+  CHECK(std::string(interpreter->last_error()).find("26 nodes") != std::string::npos);
+  CHECK(interpreter->RunBatch(graphs.data(), 5, out.data(), 10) == Status::kInvalidArgument);
+  CHECK(interpreter->RunBatch(graphs.data(), 2, out.data(), 3) == Status::kInvalidArgument);
+}
+
+TEST_CASE("batch limits are validated and shrink the arena") {
+  const auto file = testing::BuildAllOpsModel(23, 10);
+  testing::AlignedBuffer bytes(file.size());
+  std::memcpy(bytes.data(), file.data(), file.size());
+  Model model;
+  REQUIRE(Model::Load(bytes.data(), bytes.size(), &model) == Status::kOk);
+  InterpreterOptions options;
+  options.max_batch_graphs = 8;
+  size_t full = 0, small = 0;
+  REQUIRE(Interpreter::ArenaBytes(model, options, &full) == Status::kOk);
+  options.max_batch_nodes = 20;
+  REQUIRE(Interpreter::ArenaBytes(model, options, &small) == Status::kOk);
+  CHECK(small < full);
+  options.max_batch_nodes = 81;  // > 8 graphs x 10 nodes
+  CHECK(Interpreter::ArenaBytes(model, options, &small) == Status::kInvalidArgument);
+  options.max_batch_nodes = 0;
+  options.max_batch_graphs = 0;
+  CHECK(Interpreter::ArenaBytes(model, options, &small) == Status::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace diffpool
