@@ -15,14 +15,29 @@
 
 namespace diffpool::converter {
 
+// How an int8 tensor maps to real values (schema's Quantization union):
+// activations per tensor (real = scale * (q - zero_point)), weights per
+// output channel along axis 0 with zero points 0. Scales are float32 values
+// (the file stores float), held as double. converter/quantize.h fills these.
+struct LoweredQuantization {
+  enum class Kind { kNone, kPerTensor, kPerChannel };
+  Kind kind = Kind::kNone;
+  double scale = 0;            // kPerTensor
+  int32_t zero_point = 0;      // kPerTensor
+  std::vector<double> scales;  // kPerChannel, one per row of the constant
+};
+
 struct LoweredTensor {
   std::string name;
   bool constant = false;
   // Constants: the full shape. Activations: [columns]; rows from row_domain.
   std::vector<int64_t> shape;
-  std::vector<double> data;  // constants only, row-major
+  // Constants only, row-major. INT8 / INT32 constants hold integer values.
+  std::vector<double> data;
   fb::RowDomain row_domain = fb::RowDomain::NODES;
   int32_t level = 0;  // CLUSTERS only: index into LoweredModel::levels
+  fb::DataType type = fb::DataType::FLOAT32;
+  LoweredQuantization quantization;  // INT8 tensors only
 };
 
 struct LoweredOp {

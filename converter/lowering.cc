@@ -47,12 +47,14 @@ struct Rows {
 struct BlockOutput {
   int32_t concat;        // [r1 | r2 | r3], the ReLU outputs before BatchNorm
   ChannelAffine affine;  // [bn1 | bn2 | bn3], still to be applied
+  // Folding off: concat holds [bn1 | bn2 | bn3] and nothing is pending.
+  const ChannelAffine* pending() const { return affine.scale.empty() ? nullptr : &affine; }
 };
 
 class Lowerer {
  public:
-  Lowerer(const ModelConfig& config, const TensorMap& tensors)
-      : config_(config), tensors_(tensors) {}
+  Lowerer(const ModelConfig& config, const TensorMap& tensors, const LoweringOptions& options)
+      : config_(config), tensors_(tensors), fold_(options.fold_batchnorm) {}
 
   LoweredModel Run() {
     int32_t x = model_.AddActivation("input.features", config_.num_features, fb::RowDomain::NODES);
@@ -67,10 +69,13 @@ class Lowerer {
       BlockOutput z =
           EmitGnnBlock(level + "_embed", x, channels, adjacency, rows, config_.embedding_channels);
       const int64_t c = config_.concat_channels();
-      const int32_t z_scale =
-          model_.AddConstant(level + "_embed.bn_concat.scale", {c}, std::move(z.affine.scale));
-      const int32_t z_shift =
-          model_.AddConstant(level + "_embed.bn_concat.shift", {c}, std::move(z.affine.shift));
+      int32_t z_scale = -1, z_shift = -1;
+      if (z.pending() != nullptr) {
+        z_scale =
+            model_.AddConstant(level + "_embed.bn_concat.scale", {c}, std::move(z.affine.scale));
+        z_shift =
+            model_.AddConstant(level + "_embed.bn_concat.shift", {c}, std::move(z.affine.shift));
+      }
       const int32_t pooled_x =
           model_.AddActivation(level + ".pooled_x", c, fb::RowDomain::CLUSTERS, l);
       const int32_t pooled_adj =
@@ -118,7 +123,7 @@ class Lowerer {
     for (int k = 0; k < 3; ++k) {
       const std::string conv = block + ".conv" + std::to_string(k + 1);
       const int64_t cout = k < 2 ? hidden : out;
-      const ChannelAffine* pending = k == 0 ? nullptr : &affines[k - 1];
+      const ChannelAffine* pending = k == 0 || !fold_ ? nullptr : &affines[k - 1];
       FoldedGraphConv folded =
           FoldGraphConv(Param(conv + ".lin_rel.weight"), Param(conv + ".lin_root.weight"),
                         Param(conv + ".lin_root.bias"), cout, cin, pending, fb::Aggregation::MEAN);
@@ -134,7 +139,9 @@ class Lowerer {
       op.activation = fb::Activation::RELU;
       op.aggregation = fb::Aggregation::MEAN;
       op.normalize = config_.normalize;  // the schema normalizes before the activation
-      affines[k] = BatchNorm(block + ".bn" + std::to_string(k + 1));
+      const std::string bn = block + ".bn" + std::to_string(k + 1);
+      affines[k] = BatchNorm(bn);
+      if (!fold_) outputs[k] = EmitChannelAffine(bn, outputs[k], std::move(affines[k]), rows);
       x = outputs[k];
       cin = cout;
     }
@@ -143,8 +150,18 @@ class Lowerer {
         model_.AddActivation(block + ".concat", 2 * hidden + out, rows.domain, rows.level);
     Emit(fb::OpCode::CONCAT, block + ".concat", {outputs[0], outputs[1], outputs[2]},
          {result.concat});
-    result.affine = ConcatAffines({&affines[0], &affines[1], &affines[2]});
+    if (fold_) result.affine = ConcatAffines({&affines[0], &affines[1], &affines[2]});
     return result;
+  }
+
+  // Folding off: bn(x) as its own op, output named after the BatchNorm.
+  int32_t EmitChannelAffine(const std::string& bn, int32_t x, ChannelAffine affine, Rows rows) {
+    const int64_t c = static_cast<int64_t>(affine.scale.size());
+    const int32_t scale = model_.AddConstant(bn + ".scale", {c}, std::move(affine.scale));
+    const int32_t shift = model_.AddConstant(bn + ".shift", {c}, std::move(affine.shift));
+    const int32_t y = model_.AddActivation(bn, c, rows.domain, rows.level);
+    Emit(fb::OpCode::CHANNEL_AFFINE, bn, {x, scale, shift}, {y});
+    return y;
   }
 
   // Returns S, the level's assignment.
@@ -153,7 +170,7 @@ class Lowerer {
     BlockOutput z = EmitGnnBlock(block, x, cin, adjacency, rows, k);
     const int64_t width = 2 * config_.hidden_channels + k;
     const int32_t logits =
-        EmitLinear(block + ".lin", z.concat, k, width, &z.affine, fb::Activation::RELU, rows);
+        EmitLinear(block + ".lin", z.concat, k, width, z.pending(), fb::Activation::RELU, rows);
     const int32_t s = model_.AddActivation(block + ".assignment", k, rows.domain, rows.level);
     Emit(fb::OpCode::SOFTMAX, block + ".softmax", {logits}, {s});
     return s;
@@ -182,7 +199,7 @@ class Lowerer {
     const int32_t pooled = model_.AddActivation("readout.mean", c, fb::RowDomain::GRAPH);
     Emit(fb::OpCode::READOUT, "readout", {z.concat}, {pooled}).readout = fb::ReadoutMode::MEAN;
     const int32_t hidden =
-        EmitLinear("lin1", pooled, config_.lin_hidden, c, &z.affine, fb::Activation::RELU, graph);
+        EmitLinear("lin1", pooled, config_.lin_hidden, c, z.pending(), fb::Activation::RELU, graph);
     int32_t y = EmitLinear("lin2", hidden, config_.num_outputs, config_.lin_hidden, nullptr,
                            fb::Activation::NONE, graph);
     if (config_.task == TaskKind::kClassification) {
@@ -199,14 +216,16 @@ class Lowerer {
 
   const ModelConfig& config_;
   const TensorMap& tensors_;
+  const bool fold_;
   LoweredModel model_;
 };
 
 }  // namespace
 
-LoweredModel Lower(const ModelConfig& config, const TensorMap& tensors) {
+LoweredModel Lower(const ModelConfig& config, const TensorMap& tensors,
+                   const LoweringOptions& options) {
   CheckStateDict(config, tensors);
-  return Lowerer(config, tensors).Run();
+  return Lowerer(config, tensors, options).Run();
 }
 
 }  // namespace diffpool::converter

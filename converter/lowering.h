@@ -20,9 +20,20 @@
 
 namespace diffpool::converter {
 
+struct LoweringOptions {
+  // false: every BatchNorm becomes an explicit CHANNEL_AFFINE after its
+  // conv's ReLU ("<block>.bnK"), the CONCAT joins the BatchNorm outputs and
+  // every consumer (next conv, pooling lin, DIFF_POOL's Z, READOUT -> lin1)
+  // reads them unfolded: no gated_bias, no z_scale / z_shift. This is the
+  // topology of an int8 model (converter/quantize.h), whose GRAPH_CONV has
+  // no gated_bias; written as fp32 it is what calibration runs.
+  bool fold_batchnorm = true;
+};
+
 // Checks `tensors` against the config first (CheckStateDict) and throws
 // ConvertError naming every missing, unexpected or mis-shaped key.
-LoweredModel Lower(const ModelConfig& config, const TensorMap& tensors);
+LoweredModel Lower(const ModelConfig& config, const TensorMap& tensors,
+                   const LoweringOptions& options = {});
 
 }  // namespace diffpool::converter
 

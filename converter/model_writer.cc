@@ -46,6 +46,55 @@ std::vector<uint8_t> LittleEndianBytes(const std::vector<float>& values) {
   return bytes;
 }
 
+// INT8 / INT32 constants hold integer values in float64; each must be one.
+std::vector<uint8_t> IntegerBytes(const LoweredTensor& tensor) {
+  const bool int8 = tensor.type == fb::DataType::INT8;
+  const double lo = int8 ? -128.0 : -2147483648.0, hi = int8 ? 127.0 : 2147483647.0;
+  std::vector<uint8_t> bytes;
+  bytes.reserve(tensor.data.size() * (int8 ? 1 : 4));
+  for (size_t i = 0; i < tensor.data.size(); ++i) {
+    const double v = tensor.data[i];
+    if (!(v >= lo && v <= hi) || v != std::nearbyint(v)) {
+      throw ConvertError(tensor.name + "[" + std::to_string(i) + "] = " + std::to_string(v) +
+                         " is not an integer in [" + std::to_string(static_cast<int64_t>(lo)) +
+                         ", " + std::to_string(static_cast<int64_t>(hi)) + "]");
+    }
+    const uint32_t bits = static_cast<uint32_t>(static_cast<int32_t>(v));
+    for (int b = 0; b < (int8 ? 1 : 4); ++b) bytes.push_back(static_cast<uint8_t>(bits >> (8 * b)));
+  }
+  return bytes;
+}
+
+std::vector<uint8_t> ConstantBytes(const LoweredTensor& tensor) {
+  if (tensor.type == fb::DataType::FLOAT32) {
+    return LittleEndianBytes(ToFloat32(tensor.data, tensor.name));
+  }
+  return IntegerBytes(tensor);
+}
+
+// The Quantization union of an INT8 tensor; NONE for the others.
+std::pair<fb::Quantization, Offset<void>> WriteQuantization(FlatBufferBuilder& fbb,
+                                                            const LoweredTensor& tensor) {
+  const LoweredQuantization& q = tensor.quantization;
+  switch (q.kind) {
+    case LoweredQuantization::Kind::kNone:
+      if (tensor.type == fb::DataType::INT8) {
+        throw ConvertError(tensor.name + ": INT8 tensor without quantization parameters");
+      }
+      return {fb::Quantization::NONE, 0};
+    case LoweredQuantization::Kind::kPerTensor:
+      return {fb::Quantization::PerTensorQuant,
+              fb::CreatePerTensorQuant(fbb, static_cast<float>(q.scale), q.zero_point).Union()};
+    case LoweredQuantization::Kind::kPerChannel: {
+      const std::vector<float> scales = ToFloat32(q.scales, tensor.name + " scales");
+      return {fb::Quantization::PerChannelQuant,
+              fb::CreatePerChannelQuantDirect(fbb, &scales, /*zero_points=*/nullptr, /*axis=*/0)
+                  .Union()};
+    }
+  }
+  return {fb::Quantization::NONE, 0};
+}
+
 Offset<fb::Operator> WriteOperator(FlatBufferBuilder& fbb, const LoweredOp& op) {
   Offset<fb::GraphConvOptions> graph_conv = 0;
   Offset<fb::LinearOptions> linear = 0;
@@ -129,13 +178,15 @@ std::vector<uint8_t> SerializeModel(const LoweredModel& model, const ModelConfig
     for (int64_t d : tensor.shape) shape.push_back(ToInt32(d, tensor.name + " dimension"));
     int32_t buffer = -1;
     if (tensor.constant) {
-      const std::vector<uint8_t> bytes = LittleEndianBytes(ToFloat32(tensor.data, tensor.name));
+      const std::vector<uint8_t> bytes = ConstantBytes(tensor);
       buffer = static_cast<int32_t>(buffers.size());
       fbb.ForceVectorAlignment(bytes.size(), 1, kBufferAlignment);
       buffers.push_back(fb::CreateBuffer(fbb, fbb.CreateVector(bytes)));
     }
-    tensors.push_back(fb::CreateTensorDirect(fbb, tensor.name.c_str(), fb::DataType::FLOAT32,
-                                             buffer, &shape, tensor.row_domain, tensor.level));
+    const auto [quantization_type, quantization] = WriteQuantization(fbb, tensor);
+    tensors.push_back(fb::CreateTensorDirect(fbb, tensor.name.c_str(), tensor.type, buffer, &shape,
+                                             tensor.row_domain, tensor.level, quantization_type,
+                                             quantization));
   }
   std::vector<Offset<fb::Operator>> operators;
   for (const LoweredOp& op : model.ops) operators.push_back(WriteOperator(fbb, op));

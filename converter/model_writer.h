@@ -1,7 +1,9 @@
 // Serializes a LoweredModel into a .dpm FlatBuffer (schema/diffpool_model.fbs,
 // file identifier "DPM1", schema_version 1, min_runtime_version 1).
 //
-// Constants are rounded from float64 to float32 here, once; each gets its own
+// FLOAT32 constants are rounded from float64 to float32 here, once (INT8 /
+// INT32 constants must hold integers in range; INT8 tensors carry their
+// LoweredQuantization as the schema's union); each constant gets its own
 // Buffer, kBufferAlignment-aligned within the file (force_align). The metadata records
 // the task, output names, input FeatureSpec, max_nodes, producer and the
 // caller's key/value properties (sorted by key, as the schema's `key` needs).
