@@ -27,11 +27,12 @@ double MaxAbsDiff(const std::vector<double>& a, const std::vector<double>& b, si
   return worst;
 }
 
-// Checks the lowered model against the graphs' reference outputs and picks
-// the test vectors to embed.
-std::vector<const GraphRecord*> CheckGraphs(const ModelConfig& config, const LoweredModel& model,
-                                            const GraphSet& graphs, const BuildOptions& options,
-                                            ConvertReport* report) {
+}  // namespace
+
+std::vector<const GraphRecord*> CheckTestGraphs(const ModelConfig& config,
+                                                const LoweredModel& model, const GraphSet& graphs,
+                                                const BuildOptions& options,
+                                                ConvertReport* report) {
   if (graphs.num_features != config.num_features) {
     throw ConvertError("graph set has num_features " + std::to_string(graphs.num_features) +
                        ", the config " + std::to_string(config.num_features));
@@ -90,8 +91,6 @@ std::vector<const GraphRecord*> CheckGraphs(const ModelConfig& config, const Low
   return embedded;
 }
 
-}  // namespace
-
 std::vector<uint8_t> BuildModelFile(const ModelConfig& config, const TensorMap& weights,
                                     const GraphSet* graphs, const BuildOptions& options,
                                     ConvertReport* report) {
@@ -109,7 +108,9 @@ std::vector<uint8_t> BuildModelFile(const ModelConfig& config, const TensorMap& 
   writer.properties.emplace_back("variant", "pyg_dense_sage");
   writer.properties.emplace_back("batchnorm", "folded into consumers in float64");
   if (!config.dataset.empty()) writer.properties.emplace_back("dataset", config.dataset);
-  if (graphs != nullptr) writer.test_graphs = CheckGraphs(config, model, *graphs, options, report);
+  if (graphs != nullptr) {
+    writer.test_graphs = CheckTestGraphs(config, model, *graphs, options, report);
+  }
 
   std::vector<uint8_t> bytes = SerializeModel(model, config, writer);
   report->ops = static_cast<int32_t>(model.ops.size());
@@ -121,33 +122,38 @@ std::vector<uint8_t> BuildModelFile(const ModelConfig& config, const TensorMap& 
   return bytes;
 }
 
-std::vector<uint8_t> Convert(const ConvertOptions& options, ConvertReport* report) {
+ConvertInputs ReadConvertInputs(const ConvertOptions& options) {
+  ConvertInputs inputs;
   const std::vector<uint8_t> config_bytes = ReadFileBytes(options.config_path);
-  ModelConfig config;
   try {
-    config = ParseConfig(std::string(config_bytes.begin(), config_bytes.end()));
+    inputs.config = ParseConfig(std::string(config_bytes.begin(), config_bytes.end()));
   } catch (const ConvertError& e) {
     throw ConvertError(options.config_path + ": " + e.what());
   }
   const std::vector<uint8_t> weight_bytes = ReadFileBytes(options.weights_path);
-  SafetensorsFile weights;
   try {
-    weights = ParseSafetensors(weight_bytes.data(), weight_bytes.size());
+    inputs.weights = ParseSafetensors(weight_bytes.data(), weight_bytes.size());
   } catch (const ConvertError& e) {
     throw ConvertError(options.weights_path + ": " + e.what());
   }
-  GraphSet graphs;
-  if (!options.test_vectors_path.empty()) graphs = ReadGraphSet(options.test_vectors_path);
+  inputs.has_graphs = !options.test_vectors_path.empty();
+  if (inputs.has_graphs) inputs.graphs = ReadGraphSet(options.test_vectors_path);
 
-  BuildOptions build = options.build;
-  build.properties.emplace_back("source.weights.sha256",
-                                Sha256Hex(weight_bytes.data(), weight_bytes.size()));
-  build.properties.emplace_back("source.weights.bytes", std::to_string(weight_bytes.size()));
-  build.properties.emplace_back("source.config.sha256",
-                                Sha256Hex(config_bytes.data(), config_bytes.size()));
+  inputs.build = options.build;
+  inputs.build.properties.emplace_back("source.weights.sha256",
+                                       Sha256Hex(weight_bytes.data(), weight_bytes.size()));
+  inputs.build.properties.emplace_back("source.weights.bytes",
+                                       std::to_string(weight_bytes.size()));
+  inputs.build.properties.emplace_back("source.config.sha256",
+                                       Sha256Hex(config_bytes.data(), config_bytes.size()));
+  return inputs;
+}
+
+std::vector<uint8_t> Convert(const ConvertOptions& options, ConvertReport* report) {
+  const ConvertInputs inputs = ReadConvertInputs(options);
   std::vector<uint8_t> bytes =
-      BuildModelFile(config, weights.tensors, options.test_vectors_path.empty() ? nullptr : &graphs,
-                     build, report);
+      BuildModelFile(inputs.config, inputs.weights.tensors,
+                     inputs.has_graphs ? &inputs.graphs : nullptr, inputs.build, report);
   WriteFileBytes(options.out_path, bytes);
   return bytes;
 }

@@ -20,6 +20,7 @@
 
 #include "converter/config.h"
 #include "converter/graph_set.h"
+#include "converter/lowered_model.h"
 #include "converter/safetensors_reader.h"
 
 namespace diffpool::converter {
@@ -49,6 +50,15 @@ std::vector<uint8_t> BuildModelFile(const ModelConfig& config, const TensorMap& 
                                     const GraphSet* graphs, const BuildOptions& options,
                                     ConvertReport* report);
 
+// Checks `model` (float64 evaluator) against every graph of `graphs` with
+// `expected` that fits max_nodes, fills the check fields of `report`, and
+// returns the graphs to embed as test vectors. Throws ConvertError when a
+// graph differs by more than the tolerance.
+std::vector<const GraphRecord*> CheckTestGraphs(const ModelConfig& config,
+                                                const LoweredModel& model, const GraphSet& graphs,
+                                                const BuildOptions& options,
+                                                ConvertReport* report);
+
 struct ConvertOptions {
   std::string config_path;
   std::string weights_path;
@@ -59,6 +69,17 @@ struct ConvertOptions {
 
 // Returns the written bytes too (for the runtime check).
 std::vector<uint8_t> Convert(const ConvertOptions& options, ConvertReport* report);
+
+// What Convert reads: the parsed config, weights and graph set, and the
+// build options with the sources' SHA-256 added to the properties.
+struct ConvertInputs {
+  ModelConfig config;
+  SafetensorsFile weights;
+  bool has_graphs = false;
+  GraphSet graphs;
+  BuildOptions build;
+};
+ConvertInputs ReadConvertInputs(const ConvertOptions& options);
 
 }  // namespace diffpool::converter
 
