@@ -6,6 +6,7 @@
 #include "message.h"
 #include "model_internal.h"
 #include "model_verifier.h"
+#include "smiles/molecule_spec.h"
 
 namespace diffpool {
 
@@ -41,6 +42,7 @@ Status Model::Load(const void* data, size_t size, Model* model, Message* message
   }
   const fb::Model* root = fb::GetModel(data);
   DIFFPOOL_RETURN_IF_ERROR(VerifyModelSemantics(root, message));
+  DIFFPOOL_RETURN_IF_ERROR(VerifyMoleculeSpec(root, message));
   model->root_ = root;
   model->size_ = size;
   return Status::kOk;

@@ -24,6 +24,10 @@ const char* ToString(Status status) {
     case Status::kGraphEdgeOutOfRange: return "kGraphEdgeOutOfRange";
     case Status::kGraphNonFinite: return "kGraphNonFinite";
     case Status::kGraphFeatureWidth: return "kGraphFeatureWidth";
+    case Status::kSmilesSyntax: return "kSmilesSyntax";
+    case Status::kSmilesChemistry: return "kSmilesChemistry";
+    case Status::kSmilesUnsupported: return "kSmilesUnsupported";
+    case Status::kSmilesTooComplex: return "kSmilesTooComplex";
     case Status::kArenaTooSmall: return "kArenaTooSmall";
     case Status::kArenaMisaligned: return "kArenaMisaligned";
     case Status::kBackendUnavailable: return "kBackendUnavailable";

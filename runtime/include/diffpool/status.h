@@ -29,6 +29,11 @@ enum class [[nodiscard]] Status : int32_t {
   kGraphEdgeOutOfRange = 204,
   kGraphNonFinite = 205,       // NaN or Inf in a feature
   kGraphFeatureWidth = 206,    // feature row width != model's num_features
+  // SMILES input (diffpool/smiles.h); the message gives position and reason.
+  kSmilesSyntax = 210,         // malformed SMILES
+  kSmilesChemistry = 211,      // valence or aromaticity that RDKit refuses
+  kSmilesUnsupported = 212,    // valid SMILES using something not supported
+  kSmilesTooComplex = 213,     // more bonds or rings than the workspace holds
   // Memory.
   kArenaTooSmall = 300,
   kArenaMisaligned = 301,
