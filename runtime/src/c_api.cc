@@ -1,11 +1,13 @@
 // The C API: a thin translation layer; every rule lives in the C++ API.
 #include "diffpool/diffpool.h"
 
+#include <cstdio>
 #include <cstring>
 #include <new>
 
 #include "diffpool/interpreter.h"
 #include "diffpool/model.h"
+#include "diffpool/smiles.h"
 
 using diffpool::Interpreter;
 using diffpool::InterpreterOptions;
@@ -147,6 +149,91 @@ diffpool_status diffpool_self_test(diffpool_interpreter* interpreter, float* max
   diffpool::SelfTestReport report;
   const Status status = diffpool::RunSelfTest(AsInterpreter(interpreter), &report, &detail);
   if (max_abs_diff != nullptr) *max_abs_diff = report.max_abs_diff;
+  return Report(status, detail, message, message_size);
+}
+
+}  // extern "C"
+
+// --- SMILES in ---------------------------------------------------------------
+namespace {
+
+int32_t SmilesMaxAtoms(const Model& model) {
+  return model.max_nodes() < diffpool::kMaxSmilesAtoms ? model.max_nodes()
+                                                       : diffpool::kMaxSmilesAtoms;
+}
+
+diffpool_status Featurize(const Model& model, const char* smiles, void* workspace,
+                          size_t workspace_size, diffpool::Graph* graph, Message* detail) {
+  diffpool::MoleculeFeaturizer featurizer;
+  const Status status = diffpool::MoleculeFeaturizer::FromModel(model, &featurizer, detail);
+  if (status != Status::kOk) return static_cast<diffpool_status>(status);
+  return static_cast<diffpool_status>(diffpool::FeaturizeSmiles(
+      featurizer, smiles, SmilesMaxAtoms(model), workspace, workspace_size, graph, detail));
+}
+
+}  // namespace
+
+extern "C" {
+
+diffpool_status diffpool_smiles_workspace_bytes(const diffpool_model* model, size_t* bytes,
+                                                char* message, size_t message_size) {
+  Message detail;
+  if (model == nullptr || bytes == nullptr) {
+    std::strcpy(detail.text, "model and bytes must not be null");
+    return Report(Status::kInvalidArgument, detail, message, message_size);
+  }
+  diffpool::MoleculeFeaturizer featurizer;
+  const Status status = diffpool::MoleculeFeaturizer::FromModel(*AsModel(model), &featurizer, &detail);
+  if (status == Status::kOk) {
+    *bytes = diffpool::SmilesGraphWorkspaceBytes(featurizer, SmilesMaxAtoms(*AsModel(model)));
+  }
+  return Report(status, detail, message, message_size);
+}
+
+diffpool_status diffpool_smiles_featurize(const diffpool_model* model, const char* smiles,
+                                          void* workspace, size_t workspace_size,
+                                          diffpool_graph* graph, char* message,
+                                          size_t message_size) {
+  Message detail;
+  if (model == nullptr || graph == nullptr) {
+    std::strcpy(detail.text, "model and graph must not be null");
+    return Report(Status::kInvalidArgument, detail, message, message_size);
+  }
+  diffpool::Graph g;
+  const diffpool_status status =
+      Featurize(*AsModel(model), smiles, workspace, workspace_size, &g, &detail);
+  if (status == DIFFPOOL_OK) {
+    graph->num_nodes = g.num_nodes;
+    graph->num_features = g.num_features;
+    graph->features = g.features;
+    graph->num_edges = g.num_edges;
+    graph->edge_src = g.edge_src;
+    graph->edge_dst = g.edge_dst;
+  }
+  return Report(static_cast<Status>(status), detail, message, message_size);
+}
+
+diffpool_status diffpool_interpreter_run_smiles(diffpool_interpreter* interpreter,
+                                                const char* smiles, void* workspace,
+                                                size_t workspace_size, float* output,
+                                                int32_t output_size, float* probabilities,
+                                                char* message, size_t message_size) {
+  Message detail;
+  if (interpreter == nullptr) {
+    std::strcpy(detail.text, "interpreter is null");
+    return Report(Status::kInvalidArgument, detail, message, message_size);
+  }
+  Interpreter* run = AsInterpreter(interpreter);
+  diffpool::Graph graph;
+  const diffpool_status featurized =
+      Featurize(run->model(), smiles, workspace, workspace_size, &graph, &detail);
+  if (featurized != DIFFPOOL_OK) {
+    return Report(static_cast<Status>(featurized), detail, message, message_size);
+  }
+  const Status status = run->Run(graph, output, output_size, probabilities);
+  if (status != Status::kOk) {
+    std::snprintf(detail.text, Message::kCapacity, "%s", run->last_error());
+  }
   return Report(status, detail, message, message_size);
 }
 

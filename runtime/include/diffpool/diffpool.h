@@ -34,6 +34,10 @@ enum {
   DIFFPOOL_GRAPH_EDGE_OUT_OF_RANGE = 204,
   DIFFPOOL_GRAPH_NON_FINITE = 205,
   DIFFPOOL_GRAPH_FEATURE_WIDTH = 206,
+  DIFFPOOL_SMILES_SYNTAX = 210,
+  DIFFPOOL_SMILES_CHEMISTRY = 211,
+  DIFFPOOL_SMILES_UNSUPPORTED = 212,
+  DIFFPOOL_SMILES_TOO_COMPLEX = 213,
   DIFFPOOL_ARENA_TOO_SMALL = 300,
   DIFFPOOL_ARENA_MISALIGNED = 301,
   DIFFPOOL_BACKEND_UNAVAILABLE = 400,
@@ -108,6 +112,30 @@ size_t diffpool_interpreter_arena_used(const diffpool_interpreter* interpreter);
 /* Runs the embedded test vectors; max |difference| in *max_abs_diff. */
 diffpool_status diffpool_self_test(diffpool_interpreter* interpreter, float* max_abs_diff,
                                    char* message, size_t message_size);
+
+/* SMILES in (diffpool/smiles.h, docs/smiles.md), for models whose file has a
+ * molecule featurizer (FeatureSpec.molecule; DIFFPOOL_MODEL_UNSUPPORTED
+ * otherwise). The caller's workspace holds the parse and the feature rows;
+ * nothing is allocated. A malformed SMILES returns DIFFPOOL_SMILES_SYNTAX
+ * (or _CHEMISTRY, _UNSUPPORTED, _TOO_COMPLEX, DIFFPOOL_GRAPH_TOO_MANY_NODES)
+ * with the position and reason in `message`, e.g.
+ * "position 1: ring closure 1 never closed". */
+
+/* Workspace bytes for molecules up to the model's max_nodes atoms. */
+diffpool_status diffpool_smiles_workspace_bytes(const diffpool_model* model, size_t* bytes,
+                                                char* message, size_t message_size);
+/* Parses and featurizes `smiles` into `graph`, whose arrays live in
+ * `workspace` until it is reused. */
+diffpool_status diffpool_smiles_featurize(const diffpool_model* model, const char* smiles,
+                                          void* workspace, size_t workspace_size,
+                                          diffpool_graph* graph, char* message,
+                                          size_t message_size);
+/* diffpool_smiles_featurize, then diffpool_interpreter_run on the result. */
+diffpool_status diffpool_interpreter_run_smiles(diffpool_interpreter* interpreter,
+                                                const char* smiles, void* workspace,
+                                                size_t workspace_size, float* output,
+                                                int32_t output_size, float* probabilities,
+                                                char* message, size_t message_size);
 
 #ifdef __cplusplus
 }
