@@ -74,7 +74,17 @@ std::vector<uint8_t> ModelBuilder::Finish(int32_t output, fb::OutputKind kind,
                                                &g.expected));
   }
   auto vectors = test_graphs_.empty() ? 0 : fb::CreateTestVectorsDirect(b, 1e-4f, &graphs);
-  auto spec = fb::CreateFeatureSpecDirect(b, num_features_, "test");
+  flatbuffers::Offset<fb::MoleculeSpec> molecule = 0;
+  if (!molecule_spec_.empty()) {
+    std::vector<flatbuffers::Offset<fb::AtomFeature>> blocks;
+    for (const auto& f : molecule_spec_) {
+      blocks.push_back(fb::CreateAtomFeatureDirect(b, f.kind, &f.values, f.other));
+    }
+    molecule = fb::CreateMoleculeSpecDirect(b, &blocks);
+  }
+  auto spec = fb::CreateFeatureSpecDirect(b, num_features_,
+                                          molecule_spec_.empty() ? "test" : "molecule", nullptr,
+                                          nullptr, molecule);
   auto meta = fb::CreateMetadataDirect(b, fb::Task::CLASSIFICATION, nullptr, spec, max_nodes_,
                                        "model_builder", "test");
   auto model = fb::CreateModelDirect(b, 1, min_runtime_version, meta, &tensors, &ops, input_,

@@ -46,6 +46,15 @@ class ModelBuilder {
   };
   void AddTestGraph(const TestGraph& graph) { test_graphs_.push_back(graph); }
 
+  // Optional SMILES featurizer (FeatureSpec.molecule); the blocks' widths
+  // should add up to num_features.
+  struct AtomFeature {
+    fb::AtomFeatureKind kind;
+    std::vector<int32_t> values;
+    bool other;
+  };
+  void SetMoleculeSpec(std::vector<AtomFeature> blocks) { molecule_spec_ = std::move(blocks); }
+
   // Serializes; `output` is the GRAPH tensor holding the result.
   std::vector<uint8_t> Finish(int32_t output, fb::OutputKind kind = fb::OutputKind::LOG_PROBABILITIES,
                               uint32_t min_runtime_version = 1);
@@ -65,6 +74,7 @@ class ModelBuilder {
   std::vector<LevelSpec> levels_;
   std::vector<Op> ops_;
   std::vector<TestGraph> test_graphs_;
+  std::vector<AtomFeature> molecule_spec_;
 };
 
 // A small model exercising every op kind, with random weights: two GNN
