@@ -11,6 +11,7 @@ packages=(
   libflatbuffers-dev flatbuffers-compiler
   doctest-dev nlohmann-json3-dev
   python3-torch python3-numpy python3-matplotlib python3-tqdm
+  python3-rdkit
 )
 if [[ "${1:-}" == "--cross" ]]; then
   packages+=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu gcc-arm-linux-gnueabihf
