@@ -24,6 +24,7 @@ struct Interpreter::State {
   int32_t max_batch_nodes = 0;
   int32_t max_batch_edges = 0;
   pthreadpool_t threadpool = nullptr;
+  OpProfiler* profiler = nullptr;
   bool keep_assignments = false;
   bool preserve_all_tensors = false;
   bool has_result = false;
@@ -322,6 +323,7 @@ Status Interpreter::Create(const Model& model, const InterpreterOptions& options
   state->max_batch_nodes = limits.max_batch_nodes;
   state->max_batch_edges = limits.max_batch_edges;
   state->threadpool = static_cast<pthreadpool_t>(options.threadpool);
+  state->profiler = options.profiler;
   state->keep_assignments = options.keep_assignments;
   state->preserve_all_tensors = options.preserve_all_tensors;
   state->requests = requests;
@@ -493,7 +495,12 @@ Status Interpreter::Compute(const Graph* graphs, int32_t num_graphs, const float
   context.graph.sources = s.sources;
 
   for (int32_t i = 0; i < s.num_ops; ++i) {
-    const Status status = EvalOp(context, i, root->operators()->Get(i), s.ops[i]);
+    const fb::Operator* op = root->operators()->Get(i);
+    if (s.profiler != nullptr) {
+      s.profiler->OpBegin(i, fb::EnumNameOpCode(op->opcode()), context.Rows(op->outputs()->Get(0)));
+    }
+    const Status status = EvalOp(context, i, op, s.ops[i]);
+    if (s.profiler != nullptr) s.profiler->OpEnd(i);
     if (status != Status::kOk) {
       return DIFFPOOL_FAIL(message, status, "op %d (%s) failed in the backend", i,
                            fb::EnumNameOpCode(root->operators()->Get(i)->opcode()));

@@ -27,6 +27,17 @@
 
 namespace diffpool {
 
+// Receives a callback around every operator of Run/RunBatch, e.g. to time
+// them (diffpool-bench --profile). Called on the running thread; must not
+// fail. `op` indexes the model's operators; `kind` is the op name
+// ("GRAPH_CONV", ...); `rows` the rows the op computes.
+class OpProfiler {
+ public:
+  virtual ~OpProfiler() = default;
+  virtual void OpBegin(int32_t op, const char* kind, int32_t rows) = 0;
+  virtual void OpEnd(int32_t op) = 0;
+};
+
 struct InterpreterOptions {
   // Largest graph Run will accept. 0 means the model's max_nodes; larger
   // than the model's max_nodes is refused.
@@ -44,6 +55,9 @@ struct InterpreterOptions {
   // A pthreadpool_t owned by the caller that XNNPACK's GEMMs run on (null:
   // the calling thread only). Must outlive the interpreter.
   void* threadpool = nullptr;
+  // Optional per-op callbacks (null: none, no cost). Must outlive the
+  // interpreter.
+  OpProfiler* profiler = nullptr;
   // Keep every level's assignment matrix S readable after Run (costs arena).
   bool keep_assignments = false;
   // Keep every intermediate tensor readable after Run through GetTensor()

@@ -121,3 +121,55 @@ TEST_CASE("batch limits are validated and shrink the arena") {
 
 }  // namespace
 }  // namespace diffpool
+
+namespace diffpool {
+namespace {
+
+class CountingProfiler : public OpProfiler {
+ public:
+  void OpBegin(int32_t op, const char* kind, int32_t rows) override {
+    CHECK(op == next_);
+    CHECK(open_ == -1);
+    open_ = op;
+    if (std::string(kind) == "READOUT") readout_rows = rows;
+    if (std::string(kind) == "GRAPH_CONV" && op == 0) first_conv_rows = rows;
+  }
+  void OpEnd(int32_t op) override {
+    CHECK(op == open_);
+    open_ = -1;
+    ++next_;
+  }
+  void Reset() { next_ = 0; }
+  int32_t calls() const { return next_; }
+  int32_t readout_rows = 0, first_conv_rows = 0;
+
+ private:
+  int32_t next_ = 0, open_ = -1;
+};
+
+TEST_CASE("the profiler sees every op once per run, in order, with its rows") {
+  const auto file = testing::BuildAllOpsModel(24, 10);
+  CountingProfiler profiler;
+  InterpreterOptions options;
+  options.max_batch_graphs = 3;
+  options.profiler = &profiler;
+  TestInterpreter interpreter(file, options);
+  REQUIRE(interpreter.status() == Status::kOk);
+  const int32_t ops = static_cast<int32_t>(interpreter.model().root()->operators()->size());
+  std::vector<GraphData> data = {RandomGraph(4, 3, 0.5, 1), RandomGraph(7, 3, 0.5, 2),
+                                 RandomGraph(2, 3, 0.5, 3)};
+  std::vector<Graph> graphs;
+  for (const auto& g : data) graphs.push_back(View(g));
+  float out[6];
+  REQUIRE(interpreter->RunBatch(graphs.data(), 3, out, 6) == Status::kOk);
+  CHECK(profiler.calls() == ops);
+  CHECK(profiler.first_conv_rows == 13);  // 4 + 7 + 2 stacked nodes
+  CHECK(profiler.readout_rows == 3);      // one row per graph
+  profiler.Reset();
+  REQUIRE(interpreter->Run(graphs[0], out, 2) == Status::kOk);
+  CHECK(profiler.calls() == ops);
+  CHECK(profiler.first_conv_rows == 4);
+}
+
+}  // namespace
+}  // namespace diffpool
