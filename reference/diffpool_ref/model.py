@@ -6,20 +6,30 @@ DenseSAGEConv + BatchNorm1d layers, then lin1 and lin2, so a state_dict
 trained here loads there and vice versa. Any number of pooling levels
 L = len(config["clusters"]) >= 0 is supported.
 
-Node features are never padded. A batch stacks the node rows of its graphs
-(linear layers, BatchNorm and softmax work on those rows) and keeps each
-graph's adjacency in its own slice of a [B, m, m] tensor, so aggregation and
-pooling are batched matrix products that never mix graphs; a batch of one
-graph is exactly the per-graph formula of docs/formats.md. Batching matters
-only in training mode, where BatchNorm takes its statistics over all rows of
-the batch (PyG's dense example does the same, except that it also counts its
-padding rows). In eval mode a graph's result does not depend on its batch.
+Two representations of a level's graphs, both with node rows stacked (graph
+g's rows after graph g-1's; linear layers, BatchNorm and softmax work on the
+rows, so nothing is ever padded):
+
+  SparseGraphs  level 1 of a mini-batch: B graphs of any sizes as one
+                block-diagonal edge list. Aggregation is a scatter-add over
+                the edges, O(E F); SᵀZ, SᵀAS and the link loss are computed
+                per graph from the edge list, O(n k F + E k + n k²), never
+                forming an n x n matrix.
+  DenseGraphs   B graphs of one size m as a [B, m, m] tensor: the coarse
+                levels (m = k clusters) and forward_graph's literal per-graph
+                formula (B = 1, m = n, A dense as docs/formats.md writes it).
+
+In eval mode BatchNorm is a fixed per-row affine map, so a graph's result
+does not depend on its batch, and the batched sparse forward equals the dense
+per-graph formula (tests/test_model.py checks both to 1e-12 in float64). In
+training mode BatchNorm takes its statistics over all node rows of the batch
+(PyG's dense example does the same, except that it also counts padding rows).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -30,6 +40,106 @@ from .config import validate_config
 
 # Added inside the entropy loss's log, as in torch_geometric.nn.dense_diff_pool.
 ENTROPY_EPS = 1e-15
+
+
+class SparseGraphs:
+    """B graphs of any sizes, block-diagonal: x [N, F] stacks the node rows
+    (N = sum(sizes)); src, dst [E] are global row indices (edge e adds row
+    src[e] into row dst[e], A[dst][src] += 1, duplicates add up). A is held
+    as a sparse [N, N] matrix (COO), plus its row-normalized copy for mean
+    aggregation; neither ever becomes dense."""
+
+    def __init__(self, x: Tensor, src: Tensor, dst: Tensor, sizes: Sequence[int]):
+        self.x, self.src, self.dst = x, src, dst
+        self.sizes = [int(n) for n in sizes]
+        n = x.shape[0]
+        if x.dim() != 2 or n != sum(self.sizes) or min(self.sizes) < 1:
+            raise ValueError(f"inconsistent batch: x {list(x.shape)}, sizes {self.sizes}")
+        counts = torch.tensor(self.sizes)
+        self.graph_of_row = torch.repeat_interleave(torch.arange(len(self.sizes)), counts)
+        self.adj = torch.sparse_coo_tensor(
+            torch.stack([dst, src]), x.new_ones(dst.shape[0]), (n, n)).coalesce()
+        rows, values = self.adj.indices()[0], self.adj.values()
+        degree = x.new_zeros(n).index_add_(0, rows, values).clamp(min=1)
+        self.mean_adj = torch.sparse_coo_tensor(
+            self.adj.indices(), values / degree[rows], (n, n)).coalesce()
+        # ‖A_g‖²_F per graph: the squared edge counts of its (dst, src) pairs.
+        self.sq_norm_adj = x.new_zeros(len(self.sizes)).index_add_(
+            0, self.graph_of_row[rows], values * values)
+
+    @property
+    def num_graphs(self) -> int:
+        return len(self.sizes)
+
+    def to(self, dtype: torch.dtype) -> "SparseGraphs":
+        return SparseGraphs(self.x.to(dtype), self.src, self.dst, self.sizes)
+
+    def aggregate(self, h: Tensor) -> Tensor:
+        """Mean over in-neighbours: (A h) / clamp(rowsum(A), min=1), [N, C]."""
+        return torch.sparse.mm(self.mean_adj, h)
+
+    def per_graph_mean(self, rows: Tensor) -> Tensor:
+        """[N, C] -> [B, C], the mean of each graph's rows."""
+        total = rows.new_zeros(self.num_graphs, rows.shape[1]).index_add_(
+            0, self.graph_of_row, rows)
+        return total / rows.new_tensor(self.sizes).unsqueeze(1)
+
+    def pool(self, s: Tensor, z: Tensor):
+        """(H' [B, k, C], A' [B, k, k], link [B]) for assignments s [N, k] and
+        embeddings z [N, C]: H' = SᵀZ, A' = SᵀAS and ‖A − SSᵀ‖_F / n² per graph.
+        ‖A − SSᵀ‖² = ‖A‖² − 2 tr(SᵀAS) + ‖SᵀS‖², so no n x n matrix is formed."""
+        a_s = torch.sparse.mm(self.adj, s)
+        h, adj, gram = [], [], []
+        for s_g, z_g, as_g in zip(s.split(self.sizes), z.split(self.sizes),
+                                  a_s.split(self.sizes)):
+            s_t = s_g.t()
+            h.append(s_t @ z_g)
+            adj.append(s_t @ as_g)
+            gram.append(s_t @ s_g)
+        h, adj, gram = torch.stack(h), torch.stack(adj), torch.stack(gram)
+        trace = adj.diagonal(dim1=1, dim2=2).sum(dim=1)
+        squared = (self.sq_norm_adj - 2 * trace + gram.pow(2).sum(dim=(1, 2))).clamp(min=0)
+        n = s.new_tensor(self.sizes)
+        return h, adj, squared.sqrt() / n.pow(2)
+
+
+class DenseGraphs:
+    """B graphs of m nodes each: x [B*m, F] stacks the rows, adj [B, m, m]."""
+
+    def __init__(self, x: Tensor, adj: Tensor):
+        if adj.dim() != 3 or adj.shape[1] != adj.shape[2] or \
+                x.dim() != 2 or x.shape[0] != adj.shape[0] * adj.shape[1] or adj.shape[1] < 1:
+            raise ValueError(f"inconsistent dense graphs: x {list(x.shape)}, "
+                             f"adj {list(adj.shape)}")
+        self.x, self.adj = x, adj
+        self.num_graphs, self.m = adj.shape[0], adj.shape[1]
+        self.sizes = [self.m] * self.num_graphs
+        self.degree = adj.sum(dim=-1).clamp(min=1).reshape(-1, 1)   # [B*m, 1]
+
+    def to(self, dtype: torch.dtype) -> "DenseGraphs":
+        return DenseGraphs(self.x.to(dtype), self.adj.to(dtype))
+
+    def _view(self, rows: Tensor) -> Tensor:
+        return rows.reshape(self.num_graphs, self.m, rows.shape[-1])
+
+    def aggregate(self, h: Tensor) -> Tensor:
+        return (self.adj @ self._view(h)).reshape(h.shape) / self.degree
+
+    def per_graph_mean(self, rows: Tensor) -> Tensor:
+        return self._view(rows).mean(dim=1)
+
+    def pool(self, s: Tensor, z: Tensor):
+        """As SparseGraphs.pool, with the dense formulas of docs/formats.md."""
+        s, z = self._view(s), self._view(z)
+        s_t = s.transpose(1, 2)
+        residual = self.adj - s @ s_t
+        link = residual.pow(2).sum(dim=(1, 2)).sqrt() / float(self.m * self.m)
+        return s_t @ z, s_t @ self.adj @ s, link
+
+
+Graphs = Union[SparseGraphs, DenseGraphs]
+# The name of a mini-batch before level 1 became sparse.
+GraphBatch = SparseGraphs
 
 
 class DenseSAGEConv(nn.Module):
@@ -43,10 +153,9 @@ class DenseSAGEConv(nn.Module):
         self.lin_rel = nn.Linear(in_channels, out_channels, bias=False)
         self.lin_root = nn.Linear(in_channels, out_channels, bias=True)
 
-    def forward(self, x: Tensor, graphs: "GraphBatch") -> Tensor:
-        """x [N, in] (the batch's stacked rows) -> [N, out]."""
-        aggregate = graphs.unpad(graphs.adj @ graphs.pad(x)) / graphs.degree
-        out = self.lin_rel(aggregate) + self.lin_root(x)
+    def forward(self, x: Tensor, graphs: Graphs) -> Tensor:
+        """x [N, in] (the stacked rows) -> [N, out]."""
+        out = self.lin_rel(graphs.aggregate(x)) + self.lin_root(x)
         if self.normalize:
             out = F.normalize(out, p=2.0, dim=-1)
         return out
@@ -70,7 +179,7 @@ class GNNBlock(nn.Module):
         self.lin = (nn.Linear(2 * hidden_channels + out_channels, out_channels)
                     if lin else None)
 
-    def forward(self, x: Tensor, graphs: "GraphBatch") -> Tensor:
+    def forward(self, x: Tensor, graphs: Graphs) -> Tensor:
         x1 = self.bn1(F.relu(self.conv1(x, graphs)))
         x2 = self.bn2(F.relu(self.conv2(x1, graphs)))
         x3 = self.bn3(F.relu(self.conv3(x2, graphs)))
@@ -78,44 +187,6 @@ class GNNBlock(nn.Module):
         if self.lin is not None:
             x = F.relu(self.lin(x))
         return x
-
-
-class GraphBatch:
-    """B graphs without padding in their features: x [N, F] stacks the node
-    rows (graph g's after graph g-1's, N = sum(sizes)); adj [B, m, m] holds
-    each graph's A in its top-left n_g x n_g corner (m = max n_g, zeros
-    elsewhere). pad / unpad move rows between [N, C] and [B, m, C]."""
-
-    def __init__(self, x: Tensor, adj: Tensor, sizes: Sequence[int]):
-        self.x, self.adj, self.sizes = x, adj, [int(n) for n in sizes]
-        if adj.dim() != 3 or adj.shape[0] != len(self.sizes) or \
-                adj.shape[1] != adj.shape[2] or adj.shape[1] != max(self.sizes) \
-                or x.shape[0] != sum(self.sizes):
-            raise ValueError(f"inconsistent batch: x {list(x.shape)}, adj "
-                             f"{list(adj.shape)}, sizes {self.sizes}")
-        counts = torch.tensor(self.sizes)
-        self.graph_of_row = torch.repeat_interleave(torch.arange(len(self.sizes)), counts)
-        starts = torch.cumsum(counts, 0) - counts
-        self.position_of_row = torch.arange(x.shape[0]) - starts[self.graph_of_row]
-        # deg = row sum of A clamped to 1, per row of x: [N, 1].
-        self.degree = self.unpad(adj.sum(dim=-1, keepdim=True)).clamp(min=1)
-
-    @property
-    def num_graphs(self) -> int:
-        return len(self.sizes)
-
-    def pad(self, rows: Tensor) -> Tensor:
-        """[N, C] -> [B, m, C], zeros past each graph's rows."""
-        padded = rows.new_zeros(self.num_graphs, self.adj.shape[1], rows.shape[1])
-        return padded.index_put((self.graph_of_row, self.position_of_row), rows)
-
-    def unpad(self, padded: Tensor) -> Tensor:
-        """[B, m, C] -> [N, C], the inverse of pad."""
-        return padded[self.graph_of_row, self.position_of_row]
-
-    def per_graph_sum(self, values: Tensor) -> Tensor:
-        """[N] -> [B], summed over each graph's rows."""
-        return values.new_zeros(self.num_graphs).index_add(0, self.graph_of_row, values)
 
 
 @dataclass
@@ -138,12 +209,8 @@ class DiffPoolOutput:
             [[] for _ in range(self.out.shape[0])]
 
 
-def dense_adjacency(edge_index, num_nodes: int,
-                    dtype: torch.dtype = torch.float64) -> Tensor:
-    """A [n, n] with A[dst][src] += 1 for each edge (duplicates add up).
-
-    edge_index: [2, E] integers, row 0 = sources, row 1 = destinations
-    (list, numpy array or tensor). Raises ValueError naming a bad edge."""
+def _edge_tensor(edge_index, num_nodes: int) -> Tensor:
+    """edge_index as a checked [2, E] int64 tensor (ValueError names a bad edge)."""
     if num_nodes < 1:
         raise ValueError(f"a graph needs at least 1 node, got {num_nodes}")
     edges = torch.as_tensor(np.asarray(edge_index, dtype=np.int64)
@@ -161,52 +228,77 @@ def dense_adjacency(edge_index, num_nodes: int,
             e = int(bad[0, 0])
             raise ValueError(f"edge {e}: {what} {int(edges[row, e])} outside "
                              f"0..{num_nodes - 1} (graph of {num_nodes} nodes)")
+    return edges
+
+
+def dense_adjacency(edge_index, num_nodes: int,
+                    dtype: torch.dtype = torch.float64) -> Tensor:
+    """A [n, n] with A[dst][src] += 1 for each edge (duplicates add up).
+
+    edge_index: [2, E] integers, row 0 = sources, row 1 = destinations
+    (list, numpy array or tensor). Raises ValueError naming a bad edge."""
+    edges = _edge_tensor(edge_index, num_nodes)
     adj = torch.zeros(num_nodes, num_nodes, dtype=dtype)
     adj.index_put_((edges[1], edges[0]),
                    torch.ones(edges.shape[1], dtype=dtype), accumulate=True)
     return adj
 
 
+def _features(i: int, x) -> Tensor:
+    x = torch.as_tensor(np.asarray(x) if not isinstance(x, Tensor) else x)
+    if x.dim() != 2 or x.shape[0] < 1:
+        raise ValueError(f"graph {i}: x must be [num_nodes >= 1, features], "
+                         f"got {list(x.shape)}")
+    return x
+
+
 def make_batch(graphs: Sequence[Tuple[Any, Any]],
-               dtype: torch.dtype = torch.float64) -> GraphBatch:
-    """Stacks (x [n, F], edge_index [2, E]) pairs into one GraphBatch."""
+               dtype: torch.dtype = torch.float64) -> SparseGraphs:
+    """Stacks (x [n, F], edge_index [2, E]) pairs into one block-diagonal
+    SparseGraphs (edges offset by each graph's first row)."""
     if not graphs:
         raise ValueError("a batch needs at least one graph")
-    xs, adjs = [], []
+    xs, srcs, dsts = [], [], []
+    offset = 0
     for i, (x, edge_index) in enumerate(graphs):
-        x = torch.as_tensor(np.asarray(x) if not isinstance(x, Tensor) else x)
-        if x.dim() != 2 or x.shape[0] < 1:
-            raise ValueError(f"graph {i}: x must be [num_nodes >= 1, features], "
-                             f"got {list(x.shape)}")
+        x = _features(i, x)
         try:
-            adjs.append(dense_adjacency(edge_index, x.shape[0], dtype))
+            edges = _edge_tensor(edge_index, x.shape[0])
         except ValueError as err:
             raise ValueError(f"graph {i}: {err}") from None
         xs.append(x.to(dtype))
+        srcs.append(edges[0] + offset)
+        dsts.append(edges[1] + offset)
+        offset += x.shape[0]
     if len({x.shape[1] for x in xs}) != 1:
         raise ValueError(f"graphs disagree on the feature count: "
                          f"{sorted({x.shape[1] for x in xs})}")
-    sizes = [x.shape[0] for x in xs]
-    m = max(sizes)
-    adj = torch.zeros(len(adjs), m, m, dtype=dtype)
-    for g, a in enumerate(adjs):
-        adj[g, :a.shape[0], :a.shape[0]] = a
-    return GraphBatch(torch.cat(xs, dim=0), adj, sizes)
+    return SparseGraphs(torch.cat(xs, dim=0), torch.cat(srcs), torch.cat(dsts),
+                        [x.shape[0] for x in xs])
+
+
+def make_dense_graph(x, edge_index, dtype: torch.dtype = torch.float64) -> DenseGraphs:
+    """One graph with its dense n x n adjacency: the per-graph formula."""
+    x = _features(0, x)
+    return DenseGraphs(x.to(dtype), dense_adjacency(edge_index, x.shape[0], dtype)[None])
 
 
 class DiffPool(nn.Module):
     """The DiffPool network of a config dict (docs/formats.md).
 
-    forward(batch) -> DiffPoolOutput for a GraphBatch; forward_graph(x,
-    edge_index) for one graph. Parameters are float32 when built; call
-    .double() for reference outputs."""
+    forward(graphs) -> DiffPoolOutput for SparseGraphs (make_batch) or
+    DenseGraphs; forward_graph(x, edge_index) for one graph, dense. Parameters
+    are float32 when built; call .double() for reference outputs. `dropout`
+    (training only, before lin2) is not part of the architecture: inference
+    and the exported files do not depend on it."""
 
-    def __init__(self, config: Dict[str, Any]):
+    def __init__(self, config: Dict[str, Any], dropout: float = 0.0):
         super().__init__()
         validate_config(config)
         self.config = config
         self.task = config["task"]
         self.clusters: List[int] = list(config["clusters"])
+        self.dropout = float(dropout)
         hidden = config["hidden_channels"]
         embed = config["embedding_channels"]
         normalize = config["normalize"]
@@ -228,14 +320,12 @@ class DiffPool(nn.Module):
     def dtype(self) -> torch.dtype:
         return self.lin1.weight.dtype
 
-    def forward(self, batch: GraphBatch) -> DiffPoolOutput:
-        if batch.x.shape[1] != self.config["num_features"]:
-            raise ValueError(f"x has {batch.x.shape[1]} feature columns, the "
+    def forward(self, graphs: Graphs) -> DiffPoolOutput:
+        if graphs.x.shape[1] != self.config["num_features"]:
+            raise ValueError(f"x has {graphs.x.shape[1]} feature columns, the "
                              f"model expects {self.config['num_features']}")
-        graphs = batch
-        if batch.x.dtype != self.dtype:
-            graphs = GraphBatch(batch.x.to(self.dtype), batch.adj.to(self.dtype),
-                                batch.sizes)
+        if graphs.x.dtype != self.dtype:
+            graphs = graphs.to(self.dtype)
         x, num_graphs = graphs.x, graphs.num_graphs
         link = x.new_zeros(num_graphs)
         entropy = x.new_zeros(num_graphs)
@@ -243,30 +333,30 @@ class DiffPool(nn.Module):
         for level, k in enumerate(self.clusters, start=1):
             s = torch.softmax(getattr(self, f"gnn{level}_pool")(x, graphs), dim=-1)
             z = getattr(self, f"gnn{level}_embed")(x, graphs)
-            counts = x.new_tensor(graphs.sizes)
             # Auxiliary losses per graph, as torch_geometric's dense_diff_pool
             # computes them for one graph: ||A - S S^T||_F / n^2 and the mean
-            # row entropy of S. Padding is 0 in A and in S.
-            s_pad, z_pad, adj = graphs.pad(s), graphs.pad(z), graphs.adj
-            residual = adj - s_pad @ s_pad.transpose(1, 2)
-            link = link + residual.pow(2).sum(dim=(1, 2)).sqrt() / counts.pow(2)
-            row_entropy = -(s * torch.log(s + ENTROPY_EPS)).sum(dim=-1)
-            entropy = entropy + graphs.per_graph_sum(row_entropy) / counts
+            # row entropy of S.
+            h, adj, level_link = graphs.pool(s, z)
+            link = link + level_link
+            row_entropy = -(s * torch.log(s + ENTROPY_EPS)).sum(dim=-1, keepdim=True)
+            entropy = entropy + graphs.per_graph_mean(row_entropy)[:, 0]
             assignments.append(s)
             level_sizes.append(list(graphs.sizes))
-            s_t = s_pad.transpose(1, 2)
-            x = (s_t @ z_pad).reshape(num_graphs * k, -1)     # H = S^T Z
-            graphs = GraphBatch(x, s_t @ adj @ s_pad, [k] * num_graphs)  # S^T A S
+            x = h.reshape(num_graphs * k, -1)                   # H = S^T Z
+            graphs = DenseGraphs(x, adj)                        # A = S^T A S
         z = getattr(self, f"gnn{len(self.clusters) + 1}_embed")(x, graphs)
-        readout = graphs.pad(z).sum(dim=1) / x.new_tensor(graphs.sizes)[:, None]
-        y = self.lin2(F.relu(self.lin1(readout)))
+        y = F.relu(self.lin1(graphs.per_graph_mean(z)))
+        if self.dropout > 0:
+            y = F.dropout(y, p=self.dropout, training=self.training)
+        y = self.lin2(y)
         if self.task == "classification":
             y = F.log_softmax(y, dim=-1)
         return DiffPoolOutput(y, link, entropy, assignments, level_sizes)
 
     def forward_graph(self, x, edge_index) -> DiffPoolOutput:
-        """One graph: x [n, F] (n >= 1), edge_index [2, E]. out is [1, C]."""
-        return self(make_batch([(x, edge_index)], self.dtype))
+        """One graph: x [n, F] (n >= 1), edge_index [2, E]; the dense
+        per-graph formula of docs/formats.md. out is [1, C]."""
+        return self(make_dense_graph(x, edge_index, self.dtype))
 
 
 def build_model(config: Dict[str, Any]) -> DiffPool:

@@ -6,7 +6,7 @@ import unittest
 import numpy as np
 import torch
 
-from diffpool_ref.model import DiffPool, dense_adjacency, make_batch
+from diffpool_ref.model import DiffPool, dense_adjacency, make_batch, make_dense_graph
 
 from .support import random_test_graphs, randomized_model, small_config
 
@@ -126,26 +126,6 @@ class ForwardMatchesFormulas(unittest.TestCase):
                     for got, want in zip(out.assignments, assignments):
                         np.testing.assert_allclose(got.numpy(), want, rtol=0, atol=self.TOL)
 
-    def test_eval_batch_equals_graphs_alone(self):
-        config = small_config(clusters=(4, 2))
-        model = randomized_model(config, seed=11)
-        graphs = random_test_graphs(config["num_features"], seed=5)
-        with torch.no_grad():
-            batched = model(make_batch([(x, e) for _, x, e in graphs]))
-            per_graph_s = batched.split_assignments()
-            for i, (name, x, edges) in enumerate(graphs):
-                alone = model.forward_graph(x, edges)
-                with self.subTest(graph=name):
-                    np.testing.assert_allclose(batched.out[i].numpy(), alone.out[0].numpy(),
-                                               rtol=0, atol=self.TOL)
-                    self.assertAlmostEqual(batched.link_loss[i].item(),
-                                           alone.link_loss.item(), delta=self.TOL)
-                    self.assertAlmostEqual(batched.entropy_loss[i].item(),
-                                           alone.entropy_loss.item(), delta=self.TOL)
-                    for got, want in zip(per_graph_s[i], alone.assignments):
-                        np.testing.assert_allclose(got.numpy(), want.numpy(),
-                                                   rtol=0, atol=self.TOL)
-
     def test_log_probabilities_and_assignments_are_distributions(self):
         config = small_config(clusters=(4, 2))
         model = randomized_model(config, seed=2)
@@ -166,6 +146,91 @@ class ForwardMatchesFormulas(unittest.TestCase):
         loss.backward()
         self.assertTrue(torch.isfinite(model.lin1.weight.grad).all())
         self.assertGreater(model.gnn1_pool.conv1.lin_rel.weight.grad.abs().sum().item(), 0)
+
+
+class SparseBatchMatchesDense(unittest.TestCase):
+    """Level 1 of a mini-batch is one block-diagonal sparse graph (SᵀZ, SᵀAS
+    and the link loss from the edge list); forward_graph is the dense n x n
+    formula. Both must agree on every graph shape."""
+    TOL = 1e-10   # float64; the contract is 1e-6
+
+    def graphs(self, num_features, seed):
+        graphs = random_test_graphs(num_features, seed=seed)
+        names = [name for name, _, _ in graphs]
+        # 1-node graphs, a self-loop, no edges, isolated nodes, duplicate edges.
+        for kind in ("single", "single_self_loop", "edgeless", "isolated", "duplicates"):
+            self.assertIn(kind, names)
+        rng = np.random.default_rng(seed)
+        n = 20   # larger than every cluster count, with isolated nodes 0 and 19
+        pairs = [(u, v) for u in range(1, 19) for v in range(u + 1, 19) if rng.random() < 0.2]
+        edges = np.array([[u for u, v in pairs] + [v for u, v in pairs],
+                          [v for u, v in pairs] + [u for u, v in pairs]]).reshape(2, -1)
+        x = np.eye(num_features)[rng.integers(0, num_features, n)]
+        return graphs + [("big_isolated_ends", x, edges)]
+
+    def test_eval_batch_equals_dense_per_graph(self):
+        for label, overrides in CONFIGS.items():
+            config = small_config(**overrides)
+            model = randomized_model(config, seed=len(label) + 20)
+            graphs = self.graphs(config["num_features"], seed=5)
+            with torch.no_grad():
+                batched = model(make_batch([(x, e) for _, x, e in graphs]))
+                per_graph_s = batched.split_assignments()
+                for i, (name, x, edges) in enumerate(graphs):
+                    alone = model.forward_graph(x, edges)
+                    with self.subTest(config=label, graph=name):
+                        np.testing.assert_allclose(batched.out[i].numpy(),
+                                                   alone.out[0].numpy(), rtol=0, atol=self.TOL)
+                        self.assertAlmostEqual(batched.link_loss[i].item(),
+                                               alone.link_loss.item(), delta=self.TOL)
+                        self.assertAlmostEqual(batched.entropy_loss[i].item(),
+                                               alone.entropy_loss.item(), delta=self.TOL)
+                        self.assertEqual(len(per_graph_s[i]), len(config["clusters"]))
+                        for got, want in zip(per_graph_s[i], alone.assignments):
+                            np.testing.assert_allclose(got.numpy(), want.numpy(),
+                                                       rtol=0, atol=self.TOL)
+
+    def test_batchnorm_eval_mode_makes_the_batch_irrelevant(self):
+        """Training-mode BatchNorm normalizes with the batch's statistics, so a
+        graph's output depends on its companions; eval mode uses the running
+        statistics, and the graph's output is the one it has alone."""
+        config = small_config(clusters=(4, 2))
+        model = randomized_model(config, seed=3)
+        graphs = self.graphs(config["num_features"], seed=8)
+        target = graphs[-1]
+        pairs = [(x, e) for _, x, e in graphs]
+        with torch.no_grad():
+            model.train()
+            in_batch = model(make_batch(pairs)).out[-1]
+            alone = model(make_batch([target[1:]])).out[0]
+            self.assertGreater((in_batch - alone).abs().max().item(), 1e-3)
+            model.eval()
+            in_batch = model(make_batch(pairs)).out[-1]
+            alone = model(make_batch([target[1:]])).out[0]
+            dense = model.forward_graph(*target[1:]).out[0]
+            np.testing.assert_allclose(in_batch.numpy(), alone.numpy(), rtol=0, atol=1e-12)
+            np.testing.assert_allclose(in_batch.numpy(), dense.numpy(), rtol=0, atol=1e-12)
+
+    def test_training_gradients_match_the_dense_formula(self):
+        """One graph in training mode (BatchNorm over that graph's rows in both
+        paths): loss and gradients of the sparse path equal the dense ones."""
+        config = small_config(clusters=(4, 2))
+        for name, x, edges in self.graphs(config["num_features"], seed=4):
+            if x.shape[0] < 2:   # training-mode BatchNorm needs 2 rows
+                continue
+            with self.subTest(graph=name):
+                grads, losses = [], []
+                for graphs in (make_batch([(x, edges)]), make_dense_graph(x, edges)):
+                    model = randomized_model(config, seed=9).train()
+                    out = model(graphs)
+                    loss = -out.out[0, 1] + out.link_loss.sum() + out.entropy_loss.sum()
+                    loss.backward()
+                    losses.append(loss.item())
+                    grads.append({k: p.grad.clone() for k, p in model.named_parameters()})
+                self.assertAlmostEqual(losses[0], losses[1], delta=1e-10)
+                for key, grad in grads[0].items():
+                    np.testing.assert_allclose(grad.numpy(), grads[1][key].numpy(),
+                                               rtol=0, atol=1e-9, err_msg=key)
 
 
 class StateDictNames(unittest.TestCase):
