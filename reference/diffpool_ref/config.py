@@ -40,14 +40,16 @@ def make_config(*, num_features: int, num_outputs: int,
                 output_names: Optional[Sequence[str]] = None,
                 normalize: bool = False, batchnorm_eps: float = 1e-5,
                 tag_values: Optional[Sequence[int]] = None,
+                feature_spec: Optional[Dict[str, Any]] = None,
                 dataset: Optional[str] = None,
                 training: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
-    """Returns a validated config dict with the fields of docs/formats.md."""
+    """Returns a validated config dict with the fields of docs/formats.md.
+    feature_spec, when given, wins over tag_values."""
     if output_names is None:
         output_names = [str(i) for i in range(num_outputs)]
-    if tag_values is None:
-        feature_spec: Dict[str, Any] = {"encoding": "dense"}
-    else:
+    if feature_spec is None and tag_values is None:
+        feature_spec = {"encoding": "dense"}
+    elif feature_spec is None:
         feature_spec = {"encoding": "one_hot_tag",
                         "tag_values": [int(t) for t in tag_values]}
     config: Dict[str, Any] = {
@@ -129,6 +131,23 @@ def validate_config(config: Dict[str, Any]) -> None:
                 raise ConfigError(
                     f"config.feature_spec.tag_values must be {config['num_features']} "
                     f"distinct integers, got {tags!r}")
+        elif spec.get("encoding") == "one_hot_tag_attributes":
+            # One-hot tag columns, then num_attributes continuous columns.
+            tags, count = spec.get("tag_columns"), spec.get("num_attributes")
+            if not isinstance(count, int) or isinstance(count, bool) or count < 1 or \
+                    not isinstance(tags, list) or len(set(tags)) != len(tags) or \
+                    not all(isinstance(t, int) and not isinstance(t, bool) for t in tags) or \
+                    len(tags) + count != config["num_features"]:
+                raise ConfigError(
+                    "config.feature_spec: one_hot_tag_attributes needs distinct integer "
+                    "tag_columns and num_attributes >= 1 adding up to num_features "
+                    f"{config['num_features']}, got {tags!r} and {count!r}")
+        names = spec.get("names")
+        if names is not None and (not isinstance(names, list) or len(names) !=
+                                  config["num_features"] or
+                                  not all(isinstance(n, str) for n in names)):
+            raise ConfigError(f"config.feature_spec.names must be {config['num_features']} "
+                              f"strings, got {names!r}")
 
 
 def load_config(path: str) -> Dict[str, Any]:

@@ -45,14 +45,32 @@ class GraphRecord:
         return int(self.x.shape[0])
 
 
+def encode_features(graph, spec: Dict[str, Any]) -> np.ndarray:
+    """x [n, F] of a TUGraph as a config's feature_spec asks: one_hot_tag
+    (tag_values), one_hot_tag_attributes (tag_columns, then num_attributes
+    continuous attributes) or dense (the attributes alone)."""
+    encoding = spec.get("encoding")
+    if encoding == "one_hot_tag":
+        return one_hot_tags(graph.tags, spec["tag_values"])
+    width = 0 if graph.attributes is None else graph.attributes.shape[1]
+    if encoding == "one_hot_tag_attributes":
+        if width != spec["num_attributes"]:
+            raise ValueError(f"{width} node attributes, the model expects "
+                             f"{spec['num_attributes']}")
+        return np.concatenate([one_hot_tags(graph.tags, spec["tag_columns"]),
+                               graph.attributes], axis=1)
+    if encoding == "dense" and width:
+        return np.asarray(graph.attributes, dtype=np.float64)
+    raise ValueError(f"TU graphs cannot be encoded as feature_spec.encoding "
+                     f"{encoding!r}" + (" (the graph has no attributes)" if
+                                        encoding == "dense" else ""))
+
+
 def tu_records(dataset: TUDataset, indices: Sequence[int],
                config: Dict[str, Any]) -> List[GraphRecord]:
-    """Records for dataset graphs `indices`, encoded as `config` expects:
-    one-hot over config's tag_values, labels as positions in output_names."""
+    """Records for dataset graphs `indices`, encoded as `config` expects
+    (encode_features), labels as positions in output_names."""
     spec = config.get("feature_spec") or {}
-    if spec.get("encoding") != "one_hot_tag":
-        raise ValueError("TU graphs need a config with feature_spec.encoding "
-                         f"'one_hot_tag', got {spec.get('encoding')!r}")
     records = []
     for i in indices:
         graph = dataset.graphs[i]
@@ -61,7 +79,7 @@ def tu_records(dataset: TUDataset, indices: Sequence[int],
             raise ValueError(f"{name}: {graph.num_nodes} nodes > the model's "
                              f"max_nodes {config['max_nodes']}")
         try:
-            x = one_hot_tags(graph.tags, spec["tag_values"])
+            x = encode_features(graph, spec)
         except ValueError as err:
             raise ValueError(f"{name}: {err}") from None
         label = None

@@ -21,7 +21,7 @@ from .export import load_model_dir
 from .graphset import (GraphRecord, graphs_document, random_records,
                        reference_outputs, tu_records, write_graphs)
 from .safetensors import SafetensorsError
-from .tu import TUFormatError, load_tu
+from .tu import TUFormatError, load_dataset
 
 
 def parse_index_list(text: str) -> List[int]:
@@ -75,7 +75,7 @@ def collect_records(args: argparse.Namespace,
         raise ValueError("--random must be >= 0 and --tu-limit >= 1")
     records: List[GraphRecord] = []
     if args.tu is not None:
-        dataset = load_tu(args.tu)
+        dataset = load_dataset(args.tu)
         if args.tu_fold is not None:
             indices = sorted(dataset.fold(args.tu_fold)[1])
         elif args.tu_indices is not None:

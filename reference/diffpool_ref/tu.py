@@ -1,4 +1,7 @@
-"""Reader for the TU graph benchmarks in the text format of shared/data/README.md.
+"""Readers for the TU graph benchmarks: the text format of
+shared/data/README.md and the official TU Dortmund raw format.
+
+Text format (load_tu):
 
     DS/DS.txt
         line 1: number of graphs
@@ -10,17 +13,38 @@ Tags and labels are raw integers; the dataset maps the sorted distinct tags to
 one-hot columns (`tag_values`) and the sorted distinct labels to classes
 0..C-1 (`label_values`). A node line "i: tag m j ..." becomes the edges
 (src=j, dst=i): node i aggregates from the neighbours it lists.
+
+Raw format (load_tu_raw; https://chrsmrrs.github.io/datasets/docs/format/),
+N nodes and G graphs, ids 1-based, one line per item:
+
+    DS_A.txt                 "row, col": an edge row -> col (src=row, dst=col,
+                             as PyG's read_tu_data); undirected graphs list both
+    DS_graph_indicator.txt   graph id (1..G) of node i, nodes grouped by graph
+    DS_graph_labels.txt      label of graph g
+    DS_node_labels.txt       optional: tag of node i
+    DS_node_attributes.txt   optional: "a1, a2, ...", continuous node attributes
+
+Edges are kept as listed (no self-loop removal, no de-duplication: the model
+and the runtime treat both exactly). load_dataset picks the format. Node
+features are the one-hot tag columns, then the continuous attributes when the
+files have any (`feature_names` names every column).
+
+Splits: DS/10fold_idx/{train,test}_idx-K.txt when present; otherwise
+seeded stratified 10-fold splits (stratified_folds), so the raw datasets of
+the TU site, which ship no splits, still get a fixed protocol.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 NUM_FOLDS = 10
+# Seed of the stratified folds made for datasets that ship no 10fold_idx.
+FOLD_SEED = 0
 
 
 class TUFormatError(ValueError):
@@ -51,13 +75,29 @@ class TUDataset:
     graphs: List[TUGraph]
     tag_values: List[int] = field(default_factory=list)
     label_values: List[int] = field(default_factory=list)
+    num_attributes: int = 0
+    format: str = "text"          # "text" or "raw"
+    data_files: List[str] = field(default_factory=list)
+    _generated_folds: Optional[List[List[int]]] = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.graphs)
 
     @property
     def num_features(self) -> int:
-        return len(self.tag_values)
+        return len(self.tag_values) + self.num_attributes
+
+    @property
+    def feature_names(self) -> List[str]:
+        return [f"tag={t}" for t in self.tag_values] + \
+            [f"attr{j}" for j in range(self.num_attributes)]
+
+    def feature_spec(self) -> Dict[str, object]:
+        """config.json's feature_spec for these features."""
+        if not self.num_attributes:
+            return {"encoding": "one_hot_tag", "tag_values": list(self.tag_values)}
+        return {"encoding": "one_hot_tag_attributes", "tag_columns": list(self.tag_values),
+                "num_attributes": self.num_attributes, "names": self.feature_names}
 
     @property
     def num_classes(self) -> int:
@@ -68,8 +108,21 @@ class TUDataset:
         return max(g.num_nodes for g in self.graphs)
 
     def features(self, i: int) -> np.ndarray:
-        """One-hot tag features of graph i, [n, num_features] float64."""
-        return one_hot_tags(self.graphs[i].tags, self.tag_values)
+        """Graph i's features, [n, num_features] float64: one-hot tags, then
+        the continuous attributes."""
+        graph = self.graphs[i]
+        x = one_hot_tags(graph.tags, self.tag_values) if self.tag_values else \
+            np.zeros((graph.num_nodes, 0))
+        if self.num_attributes:
+            x = np.concatenate([x, graph.attributes], axis=1)
+        return x
+
+    @property
+    def fold_source(self) -> str:
+        """Where fold() takes its splits from."""
+        if os.path.isdir(os.path.join(self.folder, "10fold_idx")):
+            return "10fold_idx (shipped)"
+        return f"stratified_folds(seed={FOLD_SEED}) (generated: no 10fold_idx)"
 
     def label_index(self, i: int) -> int:
         """Class index (0..C-1) of graph i."""
@@ -82,6 +135,12 @@ class TUDataset:
         """(train, test) graph indices of split k (1..10), checked."""
         if not 1 <= k <= NUM_FOLDS:
             raise TUFormatError(f"fold must be 1..{NUM_FOLDS}, got {k}")
+        if not os.path.isdir(os.path.join(self.folder, "10fold_idx")):
+            if self._generated_folds is None:
+                self._generated_folds = stratified_folds(self.labels(), NUM_FOLDS, FOLD_SEED)
+            test = self._generated_folds[k - 1]
+            held = set(test)
+            return [i for i in range(len(self)) if i not in held], list(test)
         train = _read_indices(os.path.join(self.folder, "10fold_idx",
                                            f"train_idx-{k}.txt"), len(self))
         test = _read_indices(os.path.join(self.folder, "10fold_idx",
@@ -91,6 +150,23 @@ class TUDataset:
             raise TUFormatError(f"fold {k}: graph {min(overlap)} is in both "
                                 "train and test")
         return train, test
+
+
+def stratified_folds(labels: Sequence[int], folds: int = NUM_FOLDS,
+                     seed: int = FOLD_SEED) -> List[List[int]]:
+    """Test sets of `folds` stratified folds: each class's graphs, shuffled
+    with `seed`, are dealt to the folds in turn (the deal continues across
+    classes, so fold sizes differ by at most one). Sorted index lists."""
+    rng = np.random.default_rng(seed)
+    labels = np.asarray(labels)
+    out: List[List[int]] = [[] for _ in range(folds)]
+    turn = 0
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        for i in rng.permutation(members):
+            out[turn % folds].append(int(i))
+            turn += 1
+    return [sorted(f) for f in out]
 
 
 def one_hot_tags(tags: Sequence[int], tag_values: Sequence[int]) -> np.ndarray:
@@ -192,7 +268,145 @@ def load_tu(folder: str) -> TUDataset:
         raise TUFormatError(f"{path}:{position + 1}: data after the last graph")
     if not graphs:
         raise TUFormatError(f"{path}: no graphs")
+    widths = {0 if g.attributes is None else g.attributes.shape[1] for g in graphs}
+    if len(widths) != 1:
+        raise TUFormatError(f"{path}: graphs disagree on the number of node "
+                            f"attributes: {sorted(widths)}")
     return TUDataset(
         name=name, folder=folder, graphs=graphs,
         tag_values=sorted({t for g in graphs for t in g.tags}),
-        label_values=sorted({g.label for g in graphs}))
+        label_values=sorted({g.label for g in graphs}),
+        num_attributes=widths.pop(), format="text", data_files=[path])
+
+
+def _raw_lines(path: str, required: bool) -> Optional[List[Tuple[int, str]]]:
+    """(line number, text) of the non-empty lines of `path`; None when the
+    file is absent and not required."""
+    if not os.path.isfile(path):
+        if required:
+            raise TUFormatError(f"{path}: No such file or directory")
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            return [(i, line.strip()) for i, line in enumerate(f, 1) if line.strip()]
+    except OSError as err:
+        raise TUFormatError(f"{path}: {err.strerror}") from None
+
+
+def _raw_numbers(path: str, lines: List[Tuple[int, str]], kind, width=None):
+    """Comma- (or space-) separated numbers per line, checked."""
+    rows = []
+    for line_no, text in lines:
+        tokens = [t for t in text.replace(",", " ").split() if t]
+        if width is not None and len(tokens) != width:
+            raise TUFormatError(f"{path}:{line_no}: expected {width} value(s), got {text!r}")
+        try:
+            rows.append([kind(t) for t in tokens])
+        except ValueError:
+            raise TUFormatError(f"{path}:{line_no}: expected "
+                                f"{'integers' if kind is int else 'numbers'}, "
+                                f"got {text!r}") from None
+    return rows
+
+
+def load_tu_raw(folder: str) -> TUDataset:
+    """Reads the official TU raw format, DS_*.txt in `folder` (named DS) or in
+    its raw/ subfolder. Errors carry file:line."""
+    folder = os.path.normpath(folder)
+    name = os.path.basename(folder)
+    base = folder
+    if not os.path.isfile(os.path.join(base, f"{name}_A.txt")) and \
+            os.path.isfile(os.path.join(folder, "raw", f"{name}_A.txt")):
+        base = os.path.join(folder, "raw")
+
+    def path_of(part: str) -> str:
+        return os.path.join(base, f"{name}_{part}.txt")
+
+    indicator = [r[0] for r in _raw_numbers(
+        path_of("graph_indicator"), _raw_lines(path_of("graph_indicator"), True), int, 1)]
+    graph_labels = [r[0] for r in _raw_numbers(
+        path_of("graph_labels"), _raw_lines(path_of("graph_labels"), True), int, 1)]
+    edges = _raw_numbers(path_of("A"), _raw_lines(path_of("A"), True), int, 2)
+    tag_lines = _raw_lines(path_of("node_labels"), False)
+    attr_lines = _raw_lines(path_of("node_attributes"), False)
+    num_nodes, num_graphs = len(indicator), len(graph_labels)
+    if num_graphs == 0:
+        raise TUFormatError(f"{path_of('graph_labels')}: no graphs")
+    # Nodes must come grouped by graph, graphs 1..G in order, none empty.
+    first = [0] * (num_graphs + 2)     # first[g]: index of graph g's first node
+    previous = 0
+    for node, g in enumerate(indicator):
+        if g > num_graphs:
+            raise TUFormatError(f"{path_of('graph_indicator')}:{node + 1}: graph id {g}, "
+                                f"but {path_of('graph_labels')} has {num_graphs} labels")
+        if g == previous + 1:
+            first[g] = node
+        elif g != previous:
+            raise TUFormatError(f"{path_of('graph_indicator')}:{node + 1}: graph id {g} "
+                                f"after {previous} (expected nodes grouped by graph, "
+                                f"ids 1..{num_graphs} in order, none empty)")
+        previous = g
+    if previous != num_graphs:
+        raise TUFormatError(f"{path_of('graph_indicator')}: nodes of {previous} graphs, "
+                            f"{path_of('graph_labels')} has {num_graphs} labels")
+    first[num_graphs + 1] = num_nodes
+    tags = None
+    if tag_lines is not None:
+        rows = _raw_numbers(path_of("node_labels"), tag_lines, int)
+        if len(rows) != num_nodes or any(len(r) < 1 for r in rows):
+            raise TUFormatError(f"{path_of('node_labels')}: {len(rows)} lines for "
+                                f"{num_nodes} nodes")
+        tags = [r[0] for r in rows]
+    attributes = None
+    if attr_lines is not None:
+        rows = _raw_numbers(path_of("node_attributes"), attr_lines, float)
+        if len(rows) != num_nodes:
+            raise TUFormatError(f"{path_of('node_attributes')}: {len(rows)} lines for "
+                                f"{num_nodes} nodes")
+        if len({len(r) for r in rows}) != 1 or not rows[0]:
+            raise TUFormatError(f"{path_of('node_attributes')}: nodes disagree on the "
+                                "number of attributes")
+        attributes = np.array(rows, dtype=np.float64)
+    if tags is None and attributes is None:
+        raise TUFormatError(f"{base}: {name}_node_labels.txt and "
+                            f"{name}_node_attributes.txt are both absent: no node features")
+    src = [[] for _ in range(num_graphs)]
+    dst = [[] for _ in range(num_graphs)]
+    for (line_no, _), (row, col) in zip(_raw_lines(path_of("A"), True), edges):
+        for v in (row, col):
+            if not 1 <= v <= num_nodes:
+                raise TUFormatError(f"{path_of('A')}:{line_no}: node {v} outside "
+                                    f"1..{num_nodes}")
+        g = indicator[row - 1]
+        if indicator[col - 1] != g:
+            raise TUFormatError(f"{path_of('A')}:{line_no}: edge {row}, {col} joins "
+                                f"graphs {g} and {indicator[col - 1]}")
+        src[g - 1].append(row - 1 - first[g])
+        dst[g - 1].append(col - 1 - first[g])
+    graphs = []
+    for g in range(1, num_graphs + 1):
+        lo, hi = first[g], first[g + 1]
+        graphs.append(TUGraph(
+            hi - lo, graph_labels[g - 1], tags[lo:hi] if tags is not None else [0] * (hi - lo),
+            src[g - 1], dst[g - 1], attributes[lo:hi] if attributes is not None else None))
+    files = [path_of(p) for p in ("A", "graph_indicator", "graph_labels", "node_labels",
+                                  "node_attributes") if os.path.isfile(path_of(p))]
+    return TUDataset(
+        name=name, folder=folder, graphs=graphs,
+        tag_values=sorted(set(tags)) if tags is not None else [],
+        label_values=sorted(set(graph_labels)),
+        num_attributes=attributes.shape[1] if attributes is not None else 0,
+        format="raw", data_files=files)
+
+
+def load_dataset(folder: str) -> TUDataset:
+    """load_tu when DS/DS.txt exists, else load_tu_raw (DS_A.txt in DS/ or
+    DS/raw/)."""
+    folder = os.path.normpath(folder)
+    name = os.path.basename(folder)
+    if os.path.isfile(os.path.join(folder, f"{name}.txt")):
+        return load_tu(folder)
+    if any(os.path.isfile(os.path.join(folder, sub, f"{name}_A.txt")) for sub in ("", "raw")):
+        return load_tu_raw(folder)
+    raise TUFormatError(f"{folder}: neither {name}.txt (text format) nor "
+                        f"{name}_A.txt (raw format) found")
