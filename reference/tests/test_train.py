@@ -1,18 +1,24 @@
-"""diffpool_ref.train on a small synthetic TU dataset: runs, exports, is
-deterministic, and rejects bad arguments."""
+"""diffpool_ref.train and diffpool_ref.crossval on small synthetic TU
+datasets: they run, export, are deterministic, stop early, report test-fold
+accuracy, and reject bad arguments."""
 
+import argparse
 import json
 import os
 import tempfile
 import unittest
+from unittest import mock
 
 import numpy as np
+import torch
 
-from diffpool_ref import safetensors, train
+from diffpool_ref import crossval, safetensors, train
 from diffpool_ref.config import default_clusters
 from diffpool_ref.graphset import read_graphs
+from diffpool_ref.model import DiffPool
 
-from .support import run_cli
+from .support import run_cli, small_config
+from .test_tu import ATTRIBUTES, RAW, write_raw
 
 
 def write_synthetic_tu(root, name="SYN", count=40, seed=0):
@@ -82,8 +88,10 @@ class Trainer(unittest.TestCase):
         self.assertEqual(config["max_nodes"], 8)
         training = config["training"]
         for key in ("test_accuracy", "train_wall_time_s", "best_epoch", "command",
-                    "link_loss_weight", "entropy_loss_weight", "dataset_file_sha256"):
+                    "link_loss_weight", "entropy_loss_weight", "dropout"):
             self.assertIn(key, training)
+        self.assertEqual(list(training["dataset_files_sha256"]), ["SYN.txt"])
+        self.assertEqual(training["folds"], "10fold_idx (shipped)")
         self.assertEqual(training["num_test"], 4)
         self.assertEqual(training["num_train"] + training["num_val"], 36)
         graphs = read_graphs(os.path.join(first, "graphs.json"))
@@ -92,10 +100,51 @@ class Trainer(unittest.TestCase):
         tensors, _ = safetensors.load_file(os.path.join(first, "model.safetensors"))
         self.assertGreater(int(tensors["gnn1_pool.bn1.num_batches_tracked"]), 0)
 
+    def test_random_graphs_and_subset(self):
+        out = os.path.join(self.tmp.name, "subset")
+        code, stdout, err = run_cli(train.main, self.args + [
+            "--out", out, "--export-random", "4", "--max-train-graphs", "10"])
+        self.assertEqual(code, 0, err)
+        self.assertIn("train 10, val 4, test 4 graphs", stdout)
+        names = [g["name"] for g in read_graphs(os.path.join(out, "graphs.json"))]
+        self.assertEqual(names, ["SYN/4", "SYN/5", "SYN/6", "random/0/single_node",
+                                 "random/1/edgeless", "random/2/isolated_nodes",
+                                 "random/3/max_nodes"])
+
+    def test_raw_format_with_attributes(self):
+        root = os.path.join(self.tmp.name, "raw")
+        # RAW's three graphs repeated: 30 graphs, 20 nodes per 3 graphs ...
+        files = {"A": [], "graph_indicator": [], "graph_labels": [],
+                 "node_labels": [], "node_attributes": []}
+        for copy in range(10):
+            base = copy * 7
+            files["A"] += [", ".join(str(base + int(v)) for v in e.split(", "))
+                           for e in RAW["A"]]
+            files["graph_indicator"] += [str(copy * 3 + int(g)) for g in RAW["graph_indicator"]]
+            files["graph_labels"] += RAW["graph_labels"]
+            files["node_labels"] += RAW["node_labels"]
+            files["node_attributes"] += ATTRIBUTES
+        folder = write_raw(root, "RAWSYN", files)
+        out = os.path.join(self.tmp.name, "rawout")
+        code, stdout, err = run_cli(train.main, [
+            folder, "--out", out, "--epochs", "2", "--hidden", "4", "--embedding", "4",
+            "--lin-hidden", "4", "--batch-size", "6", "--no-progress", "--export-graphs", "3"])
+        self.assertEqual(code, 0, err)
+        with open(os.path.join(out, "config.json")) as f:
+            config = json.load(f)
+        self.assertEqual(config["num_features"], 5)
+        self.assertEqual(config["feature_spec"]["encoding"], "one_hot_tag_attributes")
+        self.assertEqual(config["training"]["dataset_format"], "raw")
+        self.assertIn("generated", config["training"]["folds"])
+        graphs = read_graphs(os.path.join(out, "graphs.json"))
+        self.assertEqual(len(graphs), 3)
+        self.assertTrue(all(g["x"].shape[1] == 5 for g in graphs))
+
     def test_bad_arguments_exit_non_zero(self):
         out = os.path.join(self.tmp.name, "bad")
         for extra, message in ((["--fold", "11"], "fold must be 1..10"),
                                (["--val-fraction", "1.5"], "--val-fraction"),
+                               (["--dropout", "1"], "--dropout"),
                                (["--clusters", "3,x"], "bad cluster list")):
             with self.subTest(extra=extra):
                 code, _, err = run_cli(train.main, self.args + extra + ["--out", out])
@@ -106,6 +155,130 @@ class Trainer(unittest.TestCase):
         self.assertEqual(default_clusters(28), [7, 2])
         self.assertEqual(default_clusters(126, 3), [32, 8, 2])
         self.assertEqual(default_clusters(3), [1, 1])
+        self.assertEqual(default_clusters(150), [38, 10])    # PyG's PROTEINS example
+        self.assertEqual(default_clusters(620), [155, 39])   # PROTEINS' largest graph
+
+
+class EarlyStopping(unittest.TestCase):
+    """train_model with a scripted validation: it keeps the best epoch's
+    weights and stops `patience` epochs after it."""
+
+    def run_scripted(self, script, select="accuracy", patience=3, epochs=20):
+        config = small_config(clusters=(2,), max_nodes=8)
+        torch.manual_seed(0)
+        model = DiffPool(config)
+        rng = np.random.default_rng(0)
+        x = np.eye(5)[rng.integers(0, 5, 6)]
+        edges = np.array([[0, 1, 1, 2, 3, 4], [1, 0, 2, 1, 4, 3]])
+
+        class Data:
+            graphs = [(torch.tensor(x).float(), torch.tensor(edges))] * 8
+            labels = torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
+
+            def batch(self, indices):
+                from diffpool_ref.model import make_batch
+                return make_batch([self.graphs[i] for i in indices], torch.float32)
+
+        snapshots = []
+
+        def scripted_evaluate(model, data, indices):
+            snapshots.append({k: v.clone() for k, v in model.state_dict().items()})
+            return script[len(snapshots) - 1]
+
+        args = argparse.Namespace(lr=1e-2, weight_decay=0.0, epochs=epochs, patience=patience,
+                                  batch_size=3, link_weight=1.0, entropy_weight=1.0,
+                                  clip=1.0, select=select, log_every=0)
+        split = train.Split(train=[0, 1, 2, 3, 4, 5], val=[6, 7], test=[])
+        with mock.patch.object(train, "evaluate", scripted_evaluate):
+            stats = train.train_model(model, Data(), split, args, rng, log=lambda _: None)
+        return model, stats, snapshots
+
+    def test_keeps_the_best_epoch_and_stops_after_patience(self):
+        # (val accuracy, val NLL) per epoch: best is epoch 3 (tie on accuracy
+        # with epoch 2, lower NLL); epochs 4-6 are no better -> stop at 6.
+        script = [(0.5, 1.0), (0.75, 0.9), (0.75, 0.8), (0.75, 0.85), (0.5, 0.1), (0.7, 0.7)]
+        model, stats, snapshots = self.run_scripted(script + [(1.0, 0.0)] * 14)
+        self.assertEqual((stats["best_epoch"], stats["epochs_run"]), (3, 6))
+        self.assertEqual(len(stats["history"]), 6)
+        self.assertEqual(stats["val_accuracy"], 0.75)
+        for name, value in model.state_dict().items():
+            self.assertTrue(torch.equal(value, snapshots[2][name]), name)
+        self.assertFalse(all(torch.equal(v, snapshots[5][k]) for k, v in
+                             model.state_dict().items()))
+
+    def test_select_by_loss(self):
+        script = [(0.5, 1.0), (0.9, 1.1), (0.4, 0.5), (0.9, 0.6), (0.9, 0.7), (0.9, 0.8)]
+        _, stats, _ = self.run_scripted(script + [(1.0, 9.0)] * 14, select="loss")
+        self.assertEqual((stats["best_epoch"], stats["epochs_run"]), (3, 6))
+
+
+class CrossValidation(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.data = write_synthetic_tu(cls.tmp.name)
+        cls.common = ["--epochs", "3", "--hidden", "8", "--embedding", "6",
+                      "--lin-hidden", "5", "--batch-size", "8", "--seed", "3",
+                      "--no-progress"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_reports_test_fold_accuracy_and_matches_single_fold_training(self):
+        out = os.path.join(self.tmp.name, "cv")
+        code, stdout, err = run_cli(crossval.main, [
+            self.data, *self.common, "--folds", "2,5", "--out", out, "--export-graphs", "2"])
+        self.assertEqual(code, 0, err)
+        with open(os.path.join(out, "summary.json")) as f:
+            summary = json.load(f)
+        rows = summary["per_fold"]
+        self.assertEqual([r["fold"] for r in rows], [2, 5])
+        accuracies = [r["test_accuracy"] for r in rows]
+        self.assertAlmostEqual(summary["test_accuracy_mean"], np.mean(accuracies))
+        self.assertAlmostEqual(summary["test_accuracy_std"], np.std(accuracies))
+        self.assertEqual(summary["tested_graphs"], 8)
+        self.assertEqual([len(r["history"]) for r in rows], [r["epochs_run"] for r in rows])
+        self.assertIn(f"{100 * np.mean(accuracies):.2f} ± {100 * np.std(accuracies):.2f}",
+                      stdout)
+        with open(os.path.join(out, "curves.png"), "rb") as f:
+            self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+        # Each fold is exactly what `train --fold K` produces, and its test
+        # accuracy is measured on the test fold's 4 graphs.
+        for row in rows:
+            single = os.path.join(self.tmp.name, f"single{row['fold']}")
+            code, stdout, err = run_cli(train.main, [
+                self.data, *self.common, "--fold", str(row["fold"]), "--out", single])
+            self.assertEqual(code, 0, err)
+            with open(os.path.join(single, "config.json")) as f:
+                training = json.load(f)["training"]
+            self.assertEqual(training["test_accuracy"], row["test_accuracy"])
+            self.assertEqual(training["num_test"], row["num_test"])
+            with open(os.path.join(single, "model.safetensors"), "rb") as a, \
+                    open(os.path.join(out, f"fold-{row['fold']}", "model.safetensors"), "rb") as b:
+                self.assertEqual(a.read(), b.read())
+
+    def test_parallel_jobs_give_the_same_results(self):
+        results = []
+        for jobs in ("1", "2"):
+            out = os.path.join(self.tmp.name, f"jobs{jobs}")
+            code, _, err = run_cli(crossval.main, [
+                self.data, *self.common, "--epochs", "2", "--folds", "1-2", "--jobs", jobs,
+                "--out", out, "--export-graphs", "0"])
+            self.assertEqual(code, 0, err)
+            with open(os.path.join(out, "summary.json")) as f:
+                rows = json.load(f)["per_fold"]
+            results.append([(r["fold"], r["test_accuracy"], r["history"][-1]["train_loss"])
+                            for r in rows])
+        self.assertEqual(results[0], results[1])
+
+    def test_help_and_bad_folds(self):
+        code, stdout, _ = run_cli(crossval.main, ["--help"])
+        self.assertEqual(code, 0)
+        self.assertIn("TEST-fold", stdout)
+        code, _, err = run_cli(crossval.main, [self.data, "--out", "x", "--folds", "0-3"])
+        self.assertNotEqual(code, 0)
+        self.assertIn("folds must be in 1..10", err)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,261 @@
+"""CLI: 10-fold cross-validation of DiffPool on a TU dataset.
+
+    PYTHONPATH=reference /usr/bin/python3 -m diffpool_ref.crossval \\
+        ../shared/data/tu/PROTEINS --cluster-nodes 150 --jobs 2 \\
+        --out out/cv/PROTEINS
+
+Each fold trains exactly as `diffpool_ref.train --fold K` does (same seed,
+same validation split carved from the fold's training graphs, early stopping
+on it) and is scored on its TEST fold, which training and model selection
+never see. Reports the mean ± standard deviation (population, ddof=0, as
+Errica et al. 2020 report) of the test-fold accuracies, and writes into --out:
+
+    summary.json    settings, per-fold results and per-epoch history, mean, std
+    curves.png      training and validation loss and accuracy per epoch and fold
+    fold-K/         each fold's model directory (config.json, model.safetensors,
+                    model.pt, graphs.json of its first --export-graphs test graphs)
+
+Folds run in --jobs worker processes (one torch thread each by default); a
+fold's result does not depend on --jobs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import shlex
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+
+from .config import ConfigError
+from .tu import NUM_FOLDS, TUFormatError, load_dataset
+
+SUMMARY_FILE = "summary.json"
+CURVES_FILE = "curves.png"
+
+
+def parse_folds(text: str) -> List[int]:
+    """'1-10', '1,3,5', '2' -> sorted fold numbers in 1..10."""
+    folds = set()
+    try:
+        for part in text.split(","):
+            if "-" in part:
+                lo, hi = (int(v) for v in part.split("-", 1))
+                folds.update(range(lo, hi + 1))
+            elif part.strip():
+                folds.add(int(part))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad fold list {text!r}") from None
+    if not folds or min(folds) < 1 or max(folds) > NUM_FOLDS:
+        raise argparse.ArgumentTypeError(f"folds must be in 1..{NUM_FOLDS}, got {text!r}")
+    return sorted(folds)
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def mean_std(values: Sequence[float]):
+    """(mean, population std) of `values`."""
+    array = np.asarray(values, dtype=np.float64)
+    return float(array.mean()), float(array.std())
+
+
+def plot_curves(histories: Dict[int, List[Dict[str, float]]], path: str,
+                title: str) -> None:
+    """Training and validation NLL and accuracy per epoch, one colour per
+    fold (training solid, validation dashed), into a PNG (Agg backend)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4.2))
+    colours = plt.get_cmap("tab10")
+    for i, (fold, history) in enumerate(sorted(histories.items())):
+        epochs = [row["epoch"] for row in history]
+        colour = colours(i % 10)
+        ax_loss.plot(epochs, [row["train_nll"] for row in history], color=colour, lw=1)
+        ax_loss.plot(epochs, [row["val_nll"] for row in history], color=colour, lw=1, ls="--")
+        ax_acc.plot(epochs, [row["train_acc"] for row in history], color=colour, lw=1,
+                    label=f"fold {fold}")
+        ax_acc.plot(epochs, [row["val_acc"] for row in history], color=colour, lw=1, ls="--")
+    ax_loss.set(xlabel="epoch", ylabel="NLL (classification loss)",
+                title="loss: training solid, validation dashed")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy",
+               title="accuracy: training solid, validation dashed")
+    if len(histories) > 1:
+        ax_acc.legend(fontsize=7, ncol=2, loc="lower right")
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def _run_one_fold(dataset_dir: str, fold: int, args: argparse.Namespace,
+                  training: Dict[str, Any], out: str, position: int) -> Dict[str, Any]:
+    """Worker: trains and exports one fold; returns its summary row."""
+    from .train import export_fold, run_fold
+
+    dataset = load_dataset(dataset_dir)
+    result = run_fold(dataset, fold, args, training, progress_position=position)
+    if out:
+        export_fold(result, dataset, os.path.join(out, f"fold-{fold}"), args.export_graphs)
+    return {"fold": fold, "test_accuracy": result.test_acc, "test_nll": result.test_nll,
+            "num_test": len(result.split.test), "num_train": len(result.split.train),
+            "num_val": len(result.split.val), "train_accuracy": result.train_acc,
+            "val_accuracy": result.stats["val_accuracy"],
+            "best_epoch": result.stats["best_epoch"],
+            "epochs_run": result.stats["epochs_run"],
+            "wall_time_s": round(result.seconds, 1),
+            "cpu_time_s": round(result.cpu_seconds, 1),
+            "load_average_end": [round(v, 2) for v in os.getloadavg()],
+            "history": result.history}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .train import add_training_arguments
+
+    p = argparse.ArgumentParser(
+        prog="python3 -m diffpool_ref.crossval",
+        description="10-fold cross-validation of DiffPool on a TU dataset: trains "
+                    "each fold with early stopping on a validation split of its "
+                    "training graphs and reports mean ± std of the TEST-fold accuracies.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add_training_arguments(p)
+    p.add_argument("--out", required=True,
+                   help="output folder: summary.json, curves.png, fold-K/ model directories")
+    p.add_argument("--folds", type=parse_folds, default=list(range(1, NUM_FOLDS + 1)),
+                   help="folds to run, e.g. 1-10 or 1,4")
+    p.add_argument("--jobs", type=int, default=1, help="folds trained in parallel processes")
+    p.add_argument("--export-graphs", type=int, default=10,
+                   help="test graphs with reference outputs in each fold's graphs.json")
+    p.add_argument("--curves", metavar="PNG",
+                   help="where to write the curves (default OUT/curves.png)")
+    return p
+
+
+def run(args: argparse.Namespace, command: str) -> Dict[str, Any]:
+    from tqdm import tqdm
+
+    from .train import check_args, clusters_for, training_settings
+
+    check_args(args)
+    if args.jobs < 1:
+        raise ValueError("--jobs must be >= 1")
+    if args.export_graphs < 0:
+        raise ValueError("--export-graphs must be >= 0")
+    started = time.perf_counter()
+    load_start = os.getloadavg()
+    date = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    dataset = load_dataset(args.dataset)
+    for fold in args.folds:
+        dataset.fold(fold)  # fail early on a broken split
+    training = dict(training_settings(dataset, args), command=command,
+                    date=date.isoformat())
+    clusters = clusters_for(dataset, args)
+    print(f"{dataset.name}: {len(dataset)} graphs, {dataset.num_features} features, "
+          f"{dataset.num_classes} classes, max {dataset.max_nodes} nodes; clusters "
+          f"{clusters}; folds {args.folds} ({dataset.fold_source}); {args.jobs} jobs x "
+          f"{args.threads} threads; CPU {cpu_model()}, {os.cpu_count()} CPUs, "
+          f"load {load_start[0]:.1f}", flush=True)
+    os.makedirs(args.out, exist_ok=True)
+    rows: List[Dict[str, Any]] = []
+    bar = tqdm(total=len(args.folds), desc=f"{dataset.name} folds", unit="fold",
+               position=0, dynamic_ncols=True, disable=args.no_progress)
+
+    def report(row: Dict[str, Any]) -> None:
+        rows.append(row)
+        bar.update(1)
+        bar.write(f"fold {row['fold']:2d}: test accuracy {row['test_accuracy']:.4f} "
+                  f"({round(row['test_accuracy'] * row['num_test'])}/{row['num_test']}), "
+                  f"val {row['val_accuracy'] if row['val_accuracy'] is not None else float('nan'):.4f}, "
+                  f"best epoch {row['best_epoch']} of {row['epochs_run']}, "
+                  f"{row['wall_time_s']:.0f} s wall, {row['cpu_time_s']:.0f} s CPU, "
+                  f"load {row['load_average_end'][0]:.1f}")
+
+    try:
+        if args.jobs == 1:
+            for fold in args.folds:
+                report(_run_one_fold(args.dataset, fold, args, training, args.out, 1))
+        else:
+            with ProcessPoolExecutor(max_workers=args.jobs,
+                                     mp_context=get_context("spawn")) as pool:
+                futures = [pool.submit(_run_one_fold, args.dataset, fold, args, training,
+                                       args.out, 1 + i % args.jobs)
+                           for i, fold in enumerate(args.folds)]
+                for future in as_completed(futures):
+                    report(future.result())
+    finally:
+        bar.close()
+    rows.sort(key=lambda r: r["fold"])
+    accuracies = [r["test_accuracy"] for r in rows]
+    mean, std = mean_std(accuracies)
+    seconds = time.perf_counter() - started
+    summary = {
+        "dataset": dataset.name, "num_graphs": len(dataset),
+        "tested_graphs": sum(r["num_test"] for r in rows),
+        "distinct_tested_graphs": len({i for f in args.folds for i in dataset.fold(f)[1]}),
+        "clusters": clusters, "folds": args.folds,
+        "test_accuracy_mean": mean, "test_accuracy_std": std,
+        "test_accuracy_pooled": sum(round(r["test_accuracy"] * r["num_test"]) for r in rows)
+        / max(1, sum(r["num_test"] for r in rows)),
+        "wall_time_s": round(seconds, 1),
+        "cpu_time_s": round(sum(r["cpu_time_s"] for r in rows), 1),
+        "jobs": args.jobs,
+        "cpu": cpu_model(), "cpu_count": os.cpu_count(),
+        "load_average_start": [round(v, 2) for v in load_start],
+        "load_average_end": [round(v, 2) for v in os.getloadavg()],
+        "settings": dict(training, architecture={
+            "hidden_channels": args.hidden, "embedding_channels": args.embedding,
+            "lin_hidden": args.lin_hidden, "clusters": clusters,
+            "normalize": args.normalize}),
+        "per_fold": rows,
+    }
+    with open(os.path.join(args.out, SUMMARY_FILE), "w", encoding="utf-8") as f:
+        json.dump(summary, f, indent=1)
+    curves = args.curves or os.path.join(args.out, CURVES_FILE)
+    plot_curves({r["fold"]: r["history"] for r in rows}, curves,
+                f"{dataset.name}: DiffPool, {len(rows)} folds, test accuracy "
+                f"{100 * mean:.2f} ± {100 * std:.2f}")
+    print(f"{dataset.name}: test accuracy {100 * mean:.2f} ± {100 * std:.2f} "
+          f"(mean ± std over {len(rows)} folds; per fold "
+          f"{', '.join(f'{100 * a:.1f}' for a in accuracies)}); wall time "
+          f"{seconds:.0f} s, training CPU time {summary['cpu_time_s']:.0f} s, load "
+          f"{summary['load_average_end'][0]:.1f}; wrote {os.path.join(args.out, SUMMARY_FILE)}, {curves}",
+          flush=True)
+    return summary
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    command = "python3 -m diffpool_ref.crossval " + " ".join(shlex.quote(a) for a in argv)
+    try:
+        run(args, command)
+    except (ConfigError, TUFormatError, ValueError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
