@@ -355,6 +355,32 @@ class Verifier {
     return Constant(op, bias, 0, rows, true, bias_type);
   }
 
+  // What XNNPACK's qc8 convolution (the int8 GEMM) refuses at Create, refused
+  // here so that a model that loads can run: a requantization scale
+  // x_scale * w_scale[c] / y_scale of 256 or more (checked in double against
+  // 255, leaving room for XNNPACK's fp32 rounding), and an empty output range
+  // (a fused ReLU clamps at the output zero point, so 127 leaves nothing).
+  Status CheckQc8Gemm(int32_t op, int32_t x, int32_t y, int32_t weights, bool relu) {
+    const QuantParams in = TensorQuant(Tensor(x)), out = TensorQuant(Tensor(y));
+    const auto* scales = Tensor(weights)->quantization_as_PerChannelQuant()->scales();
+    for (uint32_t c = 0; c < scales->size(); ++c) {
+      const double requantization = static_cast<double>(in.scale) * scales->Get(c) / out.scale;
+      if (!(requantization < 255.0)) {
+        SetMessage(message_, "op %d: int8 requantization scale %g on channel %u (input scale "
+                   "%g x weight scale %g / output scale %g) is not below 255", op,
+                   requantization, c, static_cast<double>(in.scale),
+                   static_cast<double>(scales->Get(c)), static_cast<double>(out.scale));
+        return Status::kModelUnsupported;
+      }
+    }
+    if (relu && out.zero_point >= 127) {
+      SetMessage(message_, "op %d: int8 ReLU with output zero point %d leaves an empty range", op,
+                 out.zero_point);
+      return Status::kModelUnsupported;
+    }
+    return Status::kOk;
+  }
+
   // The adjacency that goes with rows of `x`: -1 (input graph) for NODES, a
   // dense CLUSTERS(l) x k_l tensor for CLUSTERS(l).
   Status Adjacency(int32_t op, int32_t x, int32_t adjacency) {
@@ -419,15 +445,18 @@ class Verifier {
         DIFFPOOL_RETURN_IF_ERROR(CheckGemmTypes(op, x, y, inputs->Get(in::kConvWeights),
                                                 inputs->Get(in::kConvBias), cout,
                                                 has_root ? 2 * cin : cin));
-        if (Type(x) == fb::DataType::INT8 &&
-            (inputs->Get(in::kConvGatedBias) != -1 ||
-             (options != nullptr && (options->normalize() ||
-                                     options->aggregation() != fb::Aggregation::MEAN)))) {
+        // A bad gated_bias index makes the file invalid whatever its types.
+        DIFFPOOL_RETURN_IF_ERROR(Constant(op, inputs->Get(in::kConvGatedBias), 0, cout, true));
+        if (Type(x) != fb::DataType::INT8) return Status::kOk;
+        if (inputs->Get(in::kConvGatedBias) != -1 ||
+            (options != nullptr &&
+             (options->normalize() || options->aggregation() != fb::Aggregation::MEAN))) {
           SetMessage(message_, "op %d: int8 GRAPH_CONV supports MEAN aggregation without "
                      "gated_bias or normalize", op);
           return Status::kModelUnsupported;
         }
-        return Constant(op, inputs->Get(in::kConvGatedBias), 0, cout, true);
+        return CheckQc8Gemm(op, x, y, inputs->Get(in::kConvWeights),
+                            options != nullptr && options->activation() == fb::Activation::RELU);
       }
       case OpCode::LINEAR: {
         DIFFPOOL_RETURN_IF_ERROR(Arity(op, o, in::kLinearCount, 1));
@@ -440,8 +469,12 @@ class Verifier {
           return Fail("op %d: unknown activation", op);
         }
         const int32_t cin = Columns(Tensor(x)), cout = Columns(Tensor(y));
-        return CheckGemmTypes(op, x, y, inputs->Get(in::kLinearWeights),
-                              inputs->Get(in::kLinearBias), cout, cin);
+        DIFFPOOL_RETURN_IF_ERROR(CheckGemmTypes(op, x, y, inputs->Get(in::kLinearWeights),
+                                                inputs->Get(in::kLinearBias), cout, cin));
+        if (Type(x) != fb::DataType::INT8) return Status::kOk;
+        return CheckQc8Gemm(op, x, y, inputs->Get(in::kLinearWeights),
+                            o->linear() != nullptr &&
+                                o->linear()->activation() == fb::Activation::RELU);
       }
       case OpCode::CONCAT: {
         if (inputs == nullptr || outputs == nullptr || inputs->size() < 1 ||
