@@ -7,9 +7,14 @@ namespace diffpool {
 namespace kernels {
 namespace {
 
+// Converting a float outside int8 to an integer is undefined behaviour, so
+// every value is compared before the cast; NaN (which fails every comparison)
+// becomes 0.
 inline int8_t Saturate(float v) {
   const float r = std::nearbyint(v);
-  return static_cast<int8_t>(r < -128.0f ? -128.0f : (r > 127.0f ? 127.0f : r));
+  if (r >= 127.0f) return 127;
+  if (r <= -128.0f) return -128;
+  return r == r ? static_cast<int8_t>(r) : 0;
 }
 
 }  // namespace
