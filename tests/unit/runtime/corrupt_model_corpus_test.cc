@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "common/int8_model.h"
 #include "common/model_builder.h"
 #include "common/reference_evaluator.h"
 #include "common/test_interpreter.h"
@@ -85,6 +86,7 @@ void RunLoaded(const Model& model, Tally* tally) {
   }
   std::vector<float> out(model.num_outputs());
   for (int32_t nodes : {1, 2, n}) {
+    if (nodes > n) continue;  // a model may take 1 node only
     const int32_t edges = nodes == 1 ? 0 : 2 * (nodes - 1);
     const Graph g{nodes, f, features.data(), edges, src.data(), dst.data()};
     const Status status = interpreter->Run(g, out.data(), static_cast<int32_t>(out.size()));
@@ -138,6 +140,8 @@ struct Site {
     kRuntimeVersion,
     kFloat,        // a value that must be finite
     kLength,       // uint32 vector length prefix; elements of `element` bytes
+    kScale,        // float quantization scale: finite, in [1e-30, 1e30]
+    kZeroPoint,    // int32 activation zero point in [-128, 127]
   };
   std::string name;
   size_t offset;
@@ -186,6 +190,18 @@ class SiteFinder {
         Element(p + ".shape[" + std::to_string(d) + "]", t->shape(), d, K::kDim);
       }
       if (t->name() != nullptr) Length(p + ".name", t->name(), 1);
+      Field(p + ".quantization_type", t, fb::Tensor::VT_QUANTIZATION_TYPE, K::kEnum, 0,
+            static_cast<int>(fb::Quantization::MAX));
+      if (const fb::PerTensorQuant* q = t->quantization_as_PerTensorQuant()) {
+        Field(p + ".scale", q, fb::PerTensorQuant::VT_SCALE, K::kScale);
+        Field(p + ".zero_point", q, fb::PerTensorQuant::VT_ZERO_POINT, K::kZeroPoint);
+      }
+      if (const fb::PerChannelQuant* q = t->quantization_as_PerChannelQuant()) {
+        Field(p + ".axis", q, fb::PerChannelQuant::VT_AXIS, K::kDim);
+        Length(p + ".scales", q->scales(), 4);
+        Element(p + ".scales[0]", q->scales(), 0, K::kScale);
+        Element(p + ".scales[last]", q->scales(), q->scales()->size() - 1, K::kScale);
+      }
     }
     Length("operators", m->operators(), 4);
     for (uint32_t i = 0; i < m->operators()->size(); ++i) {
@@ -230,10 +246,15 @@ class SiteFinder {
       }
     }
     Length("buffers", m->buffers(), 4);
+    std::vector<bool> float_buffer(buffers, false);
+    for (const fb::Tensor* t : *m->tensors()) {
+      if (t->buffer() >= 0 && t->type() == fb::DataType::FLOAT32) float_buffer[t->buffer()] = true;
+    }
     for (int32_t b = 0; b < buffers; ++b) {
       const auto* data = m->buffers()->Get(b)->data();
       const std::string p = "buffers[" + std::to_string(b) + "]";
       Length(p + ".data", data, 1);
+      if (!float_buffer[b]) continue;  // int8 weights, int32 biases: any bits are values
       const size_t floats = data->size() / sizeof(float);
       sites_.push_back({p + ".data[0]", Offset(data->Data()), K::kFloat});
       if (floats > 1) {
@@ -331,7 +352,10 @@ void StructuralEdits(const std::vector<uint8_t>& file, Tally* tally) {
           const char* klass = "";
           if (site.kind == K::kIndex) {
             klass = inside ? "index: another in range" : "index: out of range";
-            allowed = inside ? std::set<Status>{kOk, kInvalid} : std::set<Status>{kInvalid};
+            // Another valid tensor may form a combination this build does not
+            // run (e.g. an int8 READOUT whose quantizations differ).
+            allowed = inside ? std::set<Status>{kOk, kInvalid, Status::kModelUnsupported}
+                             : std::set<Status>{kInvalid};
           } else if (site.kind == K::kDim) {
             klass = "shape or count: inconsistent";
             allowed = {kInvalid};
@@ -352,6 +376,9 @@ void StructuralEdits(const std::vector<uint8_t>& file, Tally* tally) {
           const bool inside = site.kind == K::kBool || (v >= site.lo && v <= site.hi);
           std::set<Status> allowed = {kInvalid, Status::kModelUnsupported};
           if (inside) allowed.insert(kOk);
+          // Another union type makes the FlatBuffers verifier read the table
+          // as that type, which may not verify.
+          if (site.name.find("quantization_type") != std::string::npos) allowed.insert(kMalformed);
           Check(inside ? "enum: another valid value" : "enum: unknown value",
                 site.name + " = " + std::to_string(v),
                 Patched(file, site.offset, static_cast<uint8_t>(v)), allowed, tally);
@@ -382,6 +409,37 @@ void StructuralEdits(const std::vector<uint8_t>& file, Tally* tally) {
         for (float v : {3e38f, -3e38f, 0.0f, 1e-40f}) {
           Check("float: finite", site.name + " = " + std::to_string(v),
                 Patched(file, site.offset, v), {kOk}, tally);
+        }
+        break;
+      }
+      case K::kScale: {
+        const float original = Read<float>(file, site.offset);
+        const float inf = std::numeric_limits<float>::infinity();
+        for (float v : {std::numeric_limits<float>::quiet_NaN(), inf, -inf, -1.0f, 0.0f, 1e-40f,
+                        1e-31f, 1e31f, 3e38f, 1e-30f, 1e30f, original * 2, original / 2}) {
+          if (v == original) continue;
+          const bool inside = std::isfinite(v) && v >= 1e-30f && v <= 1e30f;
+          // Inside the range an edit may still break an equal-quantization
+          // rule (kModelInvalid) or XNNPACK's requantization limit
+          // (kModelUnsupported).
+          Check(inside ? "quantization: scale in range" : "quantization: scale out of range",
+                site.name + " = " + std::to_string(v), Patched(file, site.offset, v),
+                inside ? std::set<Status>{kOk, kInvalid, Status::kModelUnsupported}
+                       : std::set<Status>{kInvalid},
+                tally);
+        }
+        break;
+      }
+      case K::kZeroPoint: {
+        const int32_t original = Read<int32_t>(file, site.offset);
+        for (int32_t v : {kMin, -129, -128, 0, 126, 127, 128, kMax, original - 1, original + 1}) {
+          if (v == original) continue;
+          const bool inside = v >= -128 && v <= 127;
+          Check(inside ? "quantization: zero point in range" : "quantization: zero point out of range",
+                site.name + " = " + std::to_string(v), Patched(file, site.offset, v),
+                inside ? std::set<Status>{kOk, kInvalid, Status::kModelUnsupported}
+                       : std::set<Status>{kInvalid},
+                tally);
         }
         break;
       }
@@ -484,7 +542,8 @@ TEST_CASE("structural edits of every field: out-of-range, inconsistent, huge, no
                                                  Vectors(testing::BuildAllOpsModel(2, 6), 3, {2, 5}));
   const auto two_level = testing::BuildTwoLevelModel(
       5, /*regression=*/true, Vectors(testing::BuildTwoLevelModel(5, true), 7, {6}));
-  for (const auto* file : {&all_ops, &two_level}) {
+  const auto int8 = testing::BuildInt8Model();
+  for (const auto* file : {&all_ops, &two_level, &int8}) {
     REQUIRE(SiteFinder(*file).sites().size() > 100);
     StructuralEdits(*file, &tally);
   }
@@ -493,7 +552,8 @@ TEST_CASE("structural edits of every field: out-of-range, inconsistent, huge, no
   // Every class of out-of-domain edit was generated and rejected.
   for (const char* klass : {"index: out of range", "shape or count: inconsistent",
                             "count: out of range", "enum: unknown value", "float: not finite",
-                            "length: past the end"}) {
+                            "length: past the end", "quantization: scale out of range",
+                            "quantization: zero point out of range"}) {
     CAPTURE(klass);
     const auto it = tally.by_class.find(klass);
     REQUIRE(it != tally.by_class.end());
@@ -505,11 +565,13 @@ TEST_CASE("structural edits of every field: out-of-range, inconsistent, huge, no
 
 TEST_CASE("truncation at every offset, bit flips and word stamps over the whole file") {
   Tally tally;
-  const auto file = testing::BuildAllOpsModel(3, 6, fb::ReadoutMode::MAXIMUM,
-                                              Vectors(testing::BuildAllOpsModel(3, 6, fb::ReadoutMode::MAXIMUM), 3, {3}));
-  ByteEdits(file, &tally);
+  const auto all_ops = testing::BuildAllOpsModel(
+      3, 6, fb::ReadoutMode::MAXIMUM,
+      Vectors(testing::BuildAllOpsModel(3, 6, fb::ReadoutMode::MAXIMUM), 3, {3}));
+  const auto int8 = testing::BuildInt8Model();
+  for (const auto* file : {&all_ops, &int8}) ByteEdits(*file, &tally);
   Report(tally);
-  CHECK(tally.files >= static_cast<int>(file.size()) * 7);
+  CHECK(tally.files >= static_cast<int>(all_ops.size() + int8.size()) * 7);
   CHECK(tally.by_class["truncated"][kMalformed] > 0);
   CHECK(tally.ran > 0);
 }
