@@ -28,6 +28,7 @@ constexpr int kLinearX = 0, kLinearWeights = 1, kLinearBias = 2, kLinearCount = 
 constexpr int kPoolS = 0, kPoolZ = 1, kPoolAdjacency = 2, kPoolScale = 3, kPoolShift = 4;
 constexpr int kPoolCount = 5;
 constexpr int kAffineX = 0, kAffineScale = 1, kAffineShift = 2, kAffineCount = 3;
+constexpr int kNormX = 0, kNormScale = 1, kNormShift = 2, kNormCount = 3;
 }  // namespace op_input
 
 inline bool IsConstant(const fb::Tensor* t) { return t->buffer() >= 0; }

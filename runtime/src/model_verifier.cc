@@ -434,13 +434,20 @@ class Verifier {
         const bool has_root = options == nullptr || options->has_root();
         if (options != nullptr &&
             ((options->aggregation() != fb::Aggregation::MEAN &&
-              options->aggregation() != fb::Aggregation::SUM) ||
+              options->aggregation() != fb::Aggregation::SUM &&
+              options->aggregation() != fb::Aggregation::GCN) ||
              (options->activation() != fb::Activation::NONE &&
               options->activation() != fb::Activation::RELU))) {
           return Fail("op %d: unknown aggregation or activation", op);
         }
         DIFFPOOL_RETURN_IF_ERROR(Output(op, y));
         if (!(Space(x) == Space(y))) return Fail("op %d: output rows differ from input rows", op);
+        // GCN normalizes by its own degrees (diagonal set to 1); a min(deg, 1)
+        // gate has no meaning there.
+        if (options != nullptr && options->aggregation() == fb::Aggregation::GCN &&
+            inputs->Get(in::kConvGatedBias) != -1) {
+          return Fail("op %d: GCN aggregation takes no gated_bias", op);
+        }
         const int32_t cin = Columns(Tensor(x)), cout = Columns(Tensor(y));
         DIFFPOOL_RETURN_IF_ERROR(CheckGemmTypes(op, x, y, inputs->Get(in::kConvWeights),
                                                 inputs->Get(in::kConvBias), cout,
@@ -559,11 +566,18 @@ class Verifier {
         const fb::ReadoutMode mode =
             o->readout() == nullptr ? fb::ReadoutMode::MEAN : o->readout()->mode();
         if (mode != fb::ReadoutMode::MEAN && mode != fb::ReadoutMode::SUM &&
-            mode != fb::ReadoutMode::MAXIMUM) {
+            mode != fb::ReadoutMode::MAXIMUM && mode != fb::ReadoutMode::MAXIMUM_PADDED) {
           return Fail("op %d: unknown readout mode %d", op, static_cast<int>(mode));
         }
+        // Padding to max_nodes is a property of the input graph's nodes.
+        if (mode == fb::ReadoutMode::MAXIMUM_PADDED &&
+            Tensor(x)->row_domain() != fb::RowDomain::NODES) {
+          return Fail("op %d: MAXIMUM_PADDED readout of tensor %d, which is not NODES rows", op, x);
+        }
         DIFFPOOL_RETURN_IF_ERROR(ExpectType(op, y, Type(x)));
-        if (Type(x) == fb::DataType::INT8 && (mode == fb::ReadoutMode::SUM || !SameQuant(x, y))) {
+        if (Type(x) == fb::DataType::INT8 &&
+            (mode == fb::ReadoutMode::SUM || mode == fb::ReadoutMode::MAXIMUM_PADDED ||
+             !SameQuant(x, y))) {
           SetMessage(message_, "op %d: int8 READOUT must be MEAN or MAXIMUM with the input's "
                      "quantization", op);
           return Status::kModelUnsupported;
@@ -580,6 +594,25 @@ class Verifier {
         const int32_t c = Columns(Tensor(x));
         DIFFPOOL_RETURN_IF_ERROR(Constant(op, inputs->Get(in::kAffineScale), 0, c, false));
         return Constant(op, inputs->Get(in::kAffineShift), 0, c, false);
+      }
+      case OpCode::LAYER_NORM: {
+        DIFFPOOL_RETURN_IF_ERROR(Arity(op, o, in::kNormCount, 1));
+        const int32_t x = inputs->Get(in::kNormX), y = outputs->Get(0);
+        DIFFPOOL_RETURN_IF_ERROR(Input(op, x));
+        DIFFPOOL_RETURN_IF_ERROR(Output(op, y));
+        DIFFPOOL_RETURN_IF_ERROR(SameShape(op, x, y));
+        if (Type(x) != fb::DataType::FLOAT32 || Type(y) != fb::DataType::FLOAT32) {
+          SetMessage(message_, "op %d: LAYER_NORM is FLOAT32 only", op);
+          return Status::kModelUnsupported;
+        }
+        const float epsilon = o->layer_norm() == nullptr ? 1e-5f : o->layer_norm()->epsilon();
+        if (!std::isfinite(epsilon) || !(epsilon > 0.0f)) {
+          return Fail("op %d: LAYER_NORM epsilon %g is not finite and > 0", op,
+                      static_cast<double>(epsilon));
+        }
+        const int32_t c = Columns(Tensor(x));
+        DIFFPOOL_RETURN_IF_ERROR(Constant(op, inputs->Get(in::kNormScale), 0, c, true));
+        return Constant(op, inputs->Get(in::kNormShift), 0, c, true);
       }
     }
     return Fail("op %d: unknown opcode %d", op, static_cast<int>(o->opcode()));

@@ -63,8 +63,10 @@ std::vector<uint8_t> ModelBuilder::Finish(int32_t output, fb::OutputKind kind,
                     : 0;
     auto linear = op.opcode == fb::OpCode::LINEAR ? fb::CreateLinearOptions(b, op.activation) : 0;
     auto readout = op.opcode == fb::OpCode::READOUT ? fb::CreateReadoutOptions(b, op.readout) : 0;
+    auto layer_norm =
+        op.opcode == fb::OpCode::LAYER_NORM ? fb::CreateLayerNormOptions(b, op.epsilon) : 0;
     ops.push_back(fb::CreateOperatorDirect(b, op.opcode, &op.inputs, &op.outputs, conv, linear,
-                                           readout));
+                                           readout, layer_norm));
   }
   std::vector<flatbuffers::Offset<fb::Level>> levels;
   for (const auto& l : levels_) levels.push_back(fb::CreateLevel(b, l.clusters, l.assignment));

@@ -35,6 +35,7 @@ class ModelBuilder {
     bool has_root = true, normalize = false;
     fb::Activation activation = fb::Activation::NONE;
     fb::ReadoutMode readout = fb::ReadoutMode::MEAN;
+    float epsilon = 1e-5f;  // LAYER_NORM
   };
   void AddOp(const Op& op) { ops_.push_back(op); }
 

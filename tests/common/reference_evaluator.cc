@@ -53,7 +53,18 @@ std::vector<double> EvaluateReference(const fb::Model* model, const GraphData& g
         const Value& a = adjacency(in[1]);
         const fb::GraphConvOptions* o = op->graph_conv();
         const bool mean = o == nullptr || o->aggregation() == fb::Aggregation::MEAN;
+        const bool gcn = o != nullptr && o->aggregation() == fb::Aggregation::GCN;
         const bool root = o == nullptr || o->has_root();
+        // GCN: A^ = A with the diagonal set to 1, d = max(rowsum(A^), 1).
+        std::vector<double> gcn_degree(static_cast<size_t>(x.rows), 1.0);
+        auto gcn_weight = [&](int32_t i, int32_t j) {
+          return i == j ? 1.0 : a.data[static_cast<size_t>(i) * x.rows + j];
+        };
+        for (int32_t i = 0; gcn && i < x.rows; ++i) {
+          double d = 0.0;
+          for (int32_t j = 0; j < x.rows; ++j) d += gcn_weight(i, j);
+          gcn_degree[i] = std::max(d, 1.0);
+        }
         const std::vector<double> w = ConstantValues(model, in[2]);
         const std::vector<double> bias = constant_or_empty(in[3]);
         const std::vector<double> gated = constant_or_empty(in[4]);
@@ -68,7 +79,9 @@ std::vector<double> EvaluateReference(const fb::Model* model, const GraphData& g
           for (int32_t j = 0; j < x.rows; ++j) degree += a.data[static_cast<size_t>(i) * x.rows + j];
           std::vector<double> row(width, 0.0);
           for (int32_t j = 0; j < x.rows; ++j) {
-            const double weight = a.data[static_cast<size_t>(i) * x.rows + j];
+            const double weight =
+                gcn ? gcn_weight(i, j) / std::sqrt(gcn_degree[i] * gcn_degree[j])
+                    : a.data[static_cast<size_t>(i) * x.rows + j];
             for (int32_t c = 0; c < x.cols; ++c) row[c] += weight * x.data[j * x.cols + c];
           }
           if (mean) {
@@ -186,11 +199,15 @@ std::vector<double> EvaluateReference(const fb::Model* model, const GraphData& g
         Value& y = values[out[0]];
         y.rows = 1;
         y.cols = x.cols;
-        y.data.assign(x.cols, mode == fb::ReadoutMode::MAXIMUM ? -INFINITY : 0.0);
+        // MAXIMUM_PADDED: as if zero rows padded the graph to max_nodes.
+        const bool max = mode == fb::ReadoutMode::MAXIMUM || mode == fb::ReadoutMode::MAXIMUM_PADDED;
+        const bool padded = mode == fb::ReadoutMode::MAXIMUM_PADDED &&
+                            x.rows < model->metadata()->max_nodes();
+        y.data.assign(x.cols, max ? (padded ? 0.0 : -INFINITY) : 0.0);
         for (int32_t i = 0; i < x.rows; ++i) {
           for (int32_t c = 0; c < x.cols; ++c) {
             const double v = x.data[i * x.cols + c];
-            y.data[c] = mode == fb::ReadoutMode::MAXIMUM ? std::max(y.data[c], v) : y.data[c] + v;
+            y.data[c] = max ? std::max(y.data[c], v) : y.data[c] + v;
           }
         }
         if (mode == fb::ReadoutMode::MEAN) {
@@ -204,6 +221,27 @@ std::vector<double> EvaluateReference(const fb::Model* model, const GraphData& g
         const std::vector<double> shift = ConstantValues(model, in[2]);
         for (int32_t i = 0; i < y.rows; ++i)
           for (int32_t c = 0; c < y.cols; ++c) y.data[i * y.cols + c] = y.data[i * y.cols + c] * scale[c] + shift[c];
+        values[out[0]] = y;
+        break;
+      }
+      case fb::OpCode::LAYER_NORM: {
+        Value y = values[in[0]];
+        const std::vector<double> scale = constant_or_empty(in[1]);
+        const std::vector<double> shift = constant_or_empty(in[2]);
+        const double epsilon = op->layer_norm() == nullptr ? 1e-5 : op->layer_norm()->epsilon();
+        for (int32_t i = 0; i < y.rows; ++i) {
+          double mean = 0.0, var = 0.0;
+          for (int32_t c = 0; c < y.cols; ++c) mean += y.data[i * y.cols + c] / y.cols;
+          for (int32_t c = 0; c < y.cols; ++c) {
+            var += (y.data[i * y.cols + c] - mean) * (y.data[i * y.cols + c] - mean) / y.cols;
+          }
+          for (int32_t c = 0; c < y.cols; ++c) {
+            double& v = y.data[i * y.cols + c];
+            v = (v - mean) / std::sqrt(var + epsilon);
+            if (!scale.empty()) v *= scale[c];
+            if (!shift.empty()) v += shift[c];
+          }
+        }
         values[out[0]] = y;
         break;
       }

@@ -4,9 +4,12 @@
 // convolution is a single XNNPACK GEMM with the ReLU fused as its clamp.
 // int8: the same layout without the gate (the verifier refuses gated_bias);
 // the aggregate keeps X's quantization, so the GEMM input has one scale.
+// GCN aggregation (fp32 only) needs one float per row of scratch for
+// 1 / sqrt(degree), after the GEMM input.
 #include <cmath>
 #include <cstring>
 
+#include "kernels/normalization_kernels.h"
 #include "kernels/quantized_kernels.h"
 #include "ops/ops.h"
 
@@ -18,7 +21,7 @@ struct ConvShape {
   int32_t cin, cout;
   int32_t k;             // GEMM input width
   int32_t gate_column;   // -1 if no gated bias
-  bool has_root, mean, normalize, relu, int8;
+  bool has_root, mean, gcn, normalize, relu, int8;
 };
 
 ConvShape Shape(const fb::Model* model, const fb::Operator* op) {
@@ -34,6 +37,7 @@ ConvShape Shape(const fb::Model* model, const fb::Operator* op) {
   s.cout = Columns(model->tensors()->Get(s.y));
   s.has_root = options == nullptr || options->has_root();
   s.mean = options == nullptr || options->aggregation() == fb::Aggregation::MEAN;
+  s.gcn = options != nullptr && options->aggregation() == fb::Aggregation::GCN;
   s.normalize = options != nullptr && options->normalize();
   s.relu = options != nullptr && options->activation() == fb::Activation::RELU;
   s.int8 = model->tensors()->Get(s.x)->type() == fb::DataType::INT8;
@@ -52,7 +56,8 @@ size_t GraphConvScratchBytes(const fb::Model* model, const fb::Operator* op, Row
   const ConvShape s = Shape(model, op);
   const size_t rows = Rows(model, model->tensors()->Get(s.x), limits);
   // Sizes are bounded by the verifier's limits, far from overflow.
-  return rows * static_cast<size_t>(s.k) * (s.int8 ? 1 : sizeof(float)) + XNN_EXTRA_BYTES;
+  return rows * static_cast<size_t>(s.k) * (s.int8 ? 1 : sizeof(float)) + XNN_EXTRA_BYTES +
+         (s.gcn ? rows * sizeof(float) : 0);
 }
 
 size_t GraphConvInitScratchBytes(const fb::Model* model, const fb::Operator* op) {
@@ -137,7 +142,18 @@ Status EvalGraphConv(const RunContext& context, int32_t index, const fb::Operato
   const float* x = context.Data(s.x);
   float* gemm_input = context.Scratch(index);
   float* gate = s.gate_column >= 0 ? gemm_input + s.gate_column : nullptr;
-  if (s.adjacency < 0) {
+  // GCN: 1 / sqrt(degree) per row, after the GEMM input and its XNNPACK padding.
+  float* degrees = gemm_input + static_cast<size_t>(rows) * s.k + XNN_EXTRA_BYTES / sizeof(float);
+  if (s.gcn && s.adjacency < 0) {
+    kernels::AggregateGcnCsr(context.graph, x, s.cin, s.cin, degrees, gemm_input, s.k);
+  } else if (s.gcn) {
+    const int32_t k = context.Cols(s.adjacency);
+    for (int32_t g = 0; g < context.counts.graphs; ++g) {
+      const size_t row = static_cast<size_t>(g) * k;
+      kernels::AggregateGcnDense(context.Data(s.adjacency) + row * k, k, x + row * s.cin, s.cin,
+                                 s.cin, degrees + row, gemm_input + row * s.k, s.k);
+    }
+  } else if (s.adjacency < 0) {
     kernels::AggregateCsr(context.graph, x, s.cin, s.cin, s.mean, gemm_input, s.k, gate, s.k);
   } else {
     // One dense k x k block per graph of the batch.

@@ -13,7 +13,8 @@ size_t OpScratchBytes(const fb::Model* model, const fb::Operator* op, RowCounts 
     case fb::OpCode::LOG_SOFTMAX:
     case fb::OpCode::CHANNEL_AFFINE:
     case fb::OpCode::QUANTIZE:
-    case fb::OpCode::DEQUANTIZE: return 0;
+    case fb::OpCode::DEQUANTIZE:
+    case fb::OpCode::LAYER_NORM: return 0;
   }
   return 0;
 }
@@ -51,6 +52,7 @@ Status EvalOp(const RunContext& context, int32_t index, const fb::Operator* op,
     case fb::OpCode::CHANNEL_AFFINE: EvalChannelAffine(context, op); return Status::kOk;
     case fb::OpCode::QUANTIZE: EvalQuantize(context, op, /*quantize=*/true); return Status::kOk;
     case fb::OpCode::DEQUANTIZE: EvalQuantize(context, op, /*quantize=*/false); return Status::kOk;
+    case fb::OpCode::LAYER_NORM: EvalLayerNorm(context, op); return Status::kOk;
   }
   return Status::kInternal;
 }

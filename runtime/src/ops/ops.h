@@ -43,6 +43,7 @@ void EvalConcat(const RunContext& context, const fb::Operator* op);
 void EvalSoftmax(const RunContext& context, const fb::Operator* op, bool log);
 void EvalReadout(const RunContext& context, const fb::Operator* op);
 void EvalChannelAffine(const RunContext& context, const fb::Operator* op);
+void EvalLayerNorm(const RunContext& context, const fb::Operator* op);
 void EvalQuantize(const RunContext& context, const fb::Operator* op, bool quantize);
 
 }  // namespace diffpool

@@ -1,6 +1,7 @@
 // The small row-wise ops: CONCAT, SOFTMAX / LOG_SOFTMAX, READOUT,
-// CHANNEL_AFFINE, QUANTIZE, DEQUANTIZE. Each is a thin call into the
-// portable kernels, fp32 or int8 by the tensors' types.
+// CHANNEL_AFFINE, QUANTIZE, DEQUANTIZE, LAYER_NORM. Each is a thin call into
+// the portable kernels, fp32 or int8 by the tensors' types.
+#include "kernels/normalization_kernels.h"
 #include "kernels/quantized_kernels.h"
 #include "ops/ops.h"
 
@@ -43,9 +44,12 @@ void EvalReadout(const RunContext& context, const fb::Operator* op) {
   const int32_t x = op->inputs()->Get(0), y = op->outputs()->Get(0);
   const fb::ReadoutMode mode =
       op->readout() == nullptr ? fb::ReadoutMode::MEAN : op->readout()->mode();
-  const kernels::Readout readout = mode == fb::ReadoutMode::SUM       ? kernels::Readout::kSum
-                                   : mode == fb::ReadoutMode::MAXIMUM ? kernels::Readout::kMax
-                                                                      : kernels::Readout::kMean;
+  const bool padded = mode == fb::ReadoutMode::MAXIMUM_PADDED;
+  const kernels::Readout readout = mode == fb::ReadoutMode::SUM ? kernels::Readout::kSum
+                                   : mode == fb::ReadoutMode::MAXIMUM || padded
+                                       ? kernels::Readout::kMax
+                                       : kernels::Readout::kMean;
+  const int32_t max_nodes = context.model->metadata()->max_nodes();
   const int32_t c = context.Cols(x);
   for (int32_t g = 0; g < context.counts.graphs; ++g) {
     int32_t begin = 0, rows = 0;
@@ -55,9 +59,23 @@ void EvalReadout(const RunContext& context, const fb::Operator* op) {
       kernels::ReadoutRowsInt8(context.DataInt8(x) + in, rows, c, context.Quant(x).zero_point,
                                readout, context.DataInt8(y) + out);
     } else {
-      kernels::ReadoutRows(context.Data(x) + in, rows, c, readout, context.Data(y) + out);
+      float* result = context.Data(y) + out;
+      kernels::ReadoutRows(context.Data(x) + in, rows, c, readout, result);
+      // The zero rows the original DiffPool code pads every graph with.
+      for (int32_t f = 0; padded && rows < max_nodes && f < c; ++f) {
+        result[f] = result[f] > 0.0f ? result[f] : 0.0f;
+      }
     }
   }
+}
+
+void EvalLayerNorm(const RunContext& context, const fb::Operator* op) {
+  namespace in = op_input;
+  const int32_t x = op->inputs()->Get(in::kNormX), y = op->outputs()->Get(0);
+  const float epsilon = op->layer_norm() == nullptr ? 1e-5f : op->layer_norm()->epsilon();
+  kernels::LayerNormRows(context.Data(x), context.Rows(x), context.Cols(x), epsilon,
+                         context.Constant(op->inputs()->Get(in::kNormScale)),
+                         context.Constant(op->inputs()->Get(in::kNormShift)), context.Data(y));
 }
 
 void EvalChannelAffine(const RunContext& context, const fb::Operator* op) {
