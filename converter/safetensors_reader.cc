@@ -70,6 +70,8 @@ double Decode(const uint8_t* p, TensorDType dtype) {
     }
     case TensorDType::kI64:
       return static_cast<double>(static_cast<int64_t>(LoadLittleEndian(p, 8)));
+    default:  // the torch-only integer types never reach the safetensors reader
+      break;
   }
   return 0.0;
 }
@@ -184,10 +186,20 @@ const char* ToString(TensorDType dtype) {
   for (const DTypeInfo& info : kDTypes) {
     if (info.dtype == dtype) return info.name;
   }
-  return "?";
+  switch (dtype) {
+    case TensorDType::kI32: return "I32";
+    case TensorDType::kI16: return "I16";
+    case TensorDType::kI8: return "I8";
+    case TensorDType::kU8: return "U8";
+    case TensorDType::kBool: return "BOOL";
+    default: return "?";
+  }
 }
 
-bool IsFloating(TensorDType dtype) { return dtype != TensorDType::kI64; }
+bool IsFloating(TensorDType dtype) {
+  return dtype == TensorDType::kF64 || dtype == TensorDType::kF32 || dtype == TensorDType::kF16 ||
+         dtype == TensorDType::kBF16;
+}
 
 std::string ShapeToString(const std::vector<int64_t>& shape) {
   std::ostringstream out;

@@ -25,8 +25,10 @@ namespace diffpool::converter {
 
 // Floating dtypes are widened exactly to double. I64 is accepted for
 // BatchNorm's num_batches_tracked counter (values beyond 2^53 round).
-// Other safetensors dtypes (I32, U8, BOOL, F8_*, ...) are refused.
-enum class TensorDType { kF64, kF32, kF16, kBF16, kI64 };
+// Other safetensors dtypes (I32, U8, BOOL, F8_*, ...) are refused; the
+// integer types after kI64 come only from torch.save storages
+// (torch_checkpoint.h) and are never parameters.
+enum class TensorDType { kF64, kF32, kF16, kBF16, kI64, kI32, kI16, kI8, kU8, kBool };
 
 const char* ToString(TensorDType dtype);  // "F64", "F32", ...
 bool IsFloating(TensorDType dtype);
