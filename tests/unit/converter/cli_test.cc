@@ -24,7 +24,8 @@ struct Result {
 Result RunCli(const std::string& dir, const std::string& args) {
   const std::string log = dir + "/cli.log";
   const std::string command =
-      std::string("'") + DIFFPOOL_CONVERT_BINARY + "' " + args + " > '" + log + "' 2>&1";
+      std::string(DIFFPOOL_CONVERT_LAUNCHER) + " '" + DIFFPOOL_CONVERT_BINARY + "' " + args +
+      " > '" + log + "' 2>&1";
   const int status = std::system(command.c_str());
   REQUIRE(WIFEXITED(status));
   return {WEXITSTATUS(status), ReadFileText(log)};
