@@ -465,6 +465,7 @@ Status Interpreter::Compute(const Graph* graphs, int32_t num_graphs, const float
   context.tensor_offsets = s.offsets;
   context.scratch_offsets = s.offsets + s.num_tensors;
   context.counts = {n, num_graphs};
+  context.max_graphs = s.max_batch_graphs;
   context.node_offsets = s.node_offsets;
   context.threadpool = s.threadpool;
   // Node features of all graphs stacked into the input tensor; the graphs'

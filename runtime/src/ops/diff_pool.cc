@@ -3,25 +3,26 @@
 // stay fp32; an int8 Z is dequantized on the fly and H requantized.
 #include "kernels/quantized_kernels.h"
 #include "ops/ops.h"
+#include "ops/parallel.h"
 
 namespace diffpool {
 namespace {
 
 // Scratch: for int8 Z first the fp32 H (k x C, a fixed size), then the
 // S-A products (n x k).
-size_t HRealBytes(const fb::Tensor* s, const fb::Tensor* z) {
+// Per graph of the batch (graphs run in parallel): an fp32 H (k x C) for
+// int8 Z, and S-A products over the graph's own rows.
+size_t HRealBytes(const fb::Tensor* s, const fb::Tensor* z, int32_t graphs) {
   if (z->type() != fb::DataType::INT8) return 0;
-  return (static_cast<size_t>(Columns(s)) * Columns(z) * sizeof(float) + 63) / 64 * 64;
+  return (static_cast<size_t>(Columns(s)) * Columns(z) * sizeof(float) * graphs + 63) / 64 * 64;
 }
 
 }  // namespace
 
-// The S-A product scratch serves one graph at a time: the largest graph's
-// rows (a batch's total rows bound them).
 size_t DiffPoolScratchBytes(const fb::Model* model, const fb::Operator* op, RowCounts limits) {
   const fb::Tensor* s = model->tensors()->Get(op->inputs()->Get(op_input::kPoolS));
   const fb::Tensor* z = model->tensors()->Get(op->inputs()->Get(op_input::kPoolZ));
-  return HRealBytes(s, z) + Rows(model, s, limits) * Columns(s) * sizeof(float);
+  return HRealBytes(s, z, limits.graphs) + Rows(model, s, limits) * Columns(s) * sizeof(float);
 }
 
 void EvalDiffPool(const RunContext& context, int32_t index, const fb::Operator* op) {
@@ -33,33 +34,37 @@ void EvalDiffPool(const RunContext& context, int32_t index, const fb::Operator* 
   const float* scale = context.Constant(op->inputs()->Get(in::kPoolScale));
   const float* shift = context.Constant(op->inputs()->Get(in::kPoolShift));
   const bool int8 = context.IsInt8(z);
-  float* h_real = context.Scratch(index);
-  float* as = reinterpret_cast<float*>(context.ScratchBytes(index) +
-                                       HRealBytes(context.tensor(s), context.tensor(z)));
+  float* h_real_all = context.Scratch(index);
+  // The S-A scratch follows the largest H block the interpreter planned for;
+  // its offset must not depend on this batch's size, only on the limits.
+  float* as_all = reinterpret_cast<float*>(
+      context.ScratchBytes(index) +
+      HRealBytes(context.tensor(s), context.tensor(z), context.max_graphs));
   const float* s_all = context.Data(s);
-  for (int32_t g = 0; g < context.counts.graphs; ++g) {
+  ParallelFor(context.threadpool, context.counts.graphs, [&](size_t g) {
     int32_t begin = 0, n = 0;
-    context.Segment(s, g, &begin, &n);
+    context.Segment(s, static_cast<int32_t>(g), &begin, &n);
     const float* s_g = s_all + static_cast<size_t>(begin) * k;
-    const size_t h_row = static_cast<size_t>(g) * k;  // k output rows per graph
+    float* as = as_all + static_cast<size_t>(begin) * k;
+    const size_t h_row = g * k;  // k output rows per graph
     if (int8) {
       const QuantParams zq = context.Quant(z), hq = context.Quant(h);
       kernels::PoolFeaturesInt8(s_g, n, k, context.DataInt8(z) + static_cast<size_t>(begin) * c, c,
-                                zq.scale, zq.zero_point, scale, shift, h_real, hq.scale,
-                                hq.zero_point, context.DataInt8(h) + h_row * c);
+                                zq.scale, zq.zero_point, scale, shift, h_real_all + h_row * c,
+                                hq.scale, hq.zero_point, context.DataInt8(h) + h_row * c);
     } else {
       kernels::PoolFeatures(s_g, n, k, context.Data(z) + static_cast<size_t>(begin) * c, c, scale,
                             shift, context.Data(h) + h_row * c);
     }
     float* a_out = context.Data(pooled) + h_row * k;
     if (adjacency < 0) {
-      kernels::CsrGraph rows{n, context.graph.row_begin + begin, context.graph.sources};
+      const kernels::CsrGraph rows{n, context.graph.row_begin + begin, context.graph.sources};
       kernels::PoolAdjacencyCsr(rows, s_all, s_g, k, as, a_out);
     } else {
       kernels::PoolAdjacencyDense(context.Data(adjacency) + static_cast<size_t>(begin) * n, n, s_g,
                                   k, as, a_out);
     }
-  }
+  });
 }
 
 }  // namespace diffpool

@@ -12,6 +12,7 @@
 #include "kernels/normalization_kernels.h"
 #include "kernels/quantized_kernels.h"
 #include "ops/ops.h"
+#include "ops/parallel.h"
 
 namespace diffpool {
 namespace {
@@ -47,6 +48,9 @@ ConvShape Shape(const fb::Model* model, const fb::Operator* op) {
   s.k = gated ? base + 1 : base;
   return s;
 }
+
+// Rows per parallel task: enough work to outweigh a task's dispatch.
+constexpr size_t kRowTile = 32;
 
 int8_t ClampToInt8(int32_t v) { return static_cast<int8_t>(v < -128 ? -128 : (v > 127 ? 127 : v)); }
 
@@ -114,17 +118,27 @@ Status EvalInt8(const RunContext& context, int32_t index, const ConvShape& s,
   const int32_t zero_point = context.Quant(s.x).zero_point;
   auto* gemm_input = reinterpret_cast<int8_t*>(context.ScratchBytes(index));
   if (s.adjacency < 0) {
-    kernels::AggregateMeanCsrInt8(context.graph, x, s.cin, s.cin, zero_point, gemm_input, s.k);
+    ParallelForTiles(context.threadpool, rows, kRowTile, [&](size_t begin, size_t end) {
+      const kernels::CsrGraph tile{static_cast<int32_t>(end - begin),
+                                   context.graph.row_begin + begin, context.graph.sources};
+      kernels::AggregateMeanCsrInt8(tile, x, s.cin, s.cin, zero_point, gemm_input + begin * s.k,
+                                    s.k);
+    });
   } else {
     // One dense k x k block per graph of the batch.
     const int32_t k = context.Cols(s.adjacency);
-    for (int32_t g = 0; g < context.counts.graphs; ++g) {
-      const size_t row = static_cast<size_t>(g) * k;
+    ParallelFor(context.threadpool, context.counts.graphs, [&](size_t g) {
+      const size_t row = g * k;
       kernels::AggregateMeanDenseInt8(context.Data(s.adjacency) + row * k, k, x + row * s.cin,
                                       s.cin, s.cin, zero_point, gemm_input + row * s.k, s.k);
-    }
+    });
   }
-  if (s.has_root) kernels::CopyRowsInt8(x, s.cin, rows, s.cin, gemm_input + s.cin, s.k);
+  if (s.has_root) {
+    ParallelForTiles(context.threadpool, rows, kRowTile, [&](size_t begin, size_t end) {
+      kernels::CopyRowsInt8(x + begin * s.cin, s.cin, static_cast<int32_t>(end - begin), s.cin,
+                            gemm_input + begin * s.k + s.cin, s.k);
+    });
+  }
   return RunQc8FullyConnected(state.gemm, rows, gemm_input, context.DataInt8(s.y),
                               context.threadpool) ==
                  xnn_status_success
@@ -154,18 +168,29 @@ Status EvalGraphConv(const RunContext& context, int32_t index, const fb::Operato
                                  s.cin, degrees + row, gemm_input + row * s.k, s.k);
     }
   } else if (s.adjacency < 0) {
-    kernels::AggregateCsr(context.graph, x, s.cin, s.cin, s.mean, gemm_input, s.k, gate, s.k);
+    // Tiles of rows of the batch's CSR, spread over the threadpool.
+    ParallelForTiles(context.threadpool, rows, kRowTile, [&](size_t begin, size_t end) {
+      const kernels::CsrGraph tile{static_cast<int32_t>(end - begin),
+                                   context.graph.row_begin + begin, context.graph.sources};
+      kernels::AggregateCsr(tile, x, s.cin, s.cin, s.mean, gemm_input + begin * s.k, s.k,
+                            gate == nullptr ? nullptr : gate + begin * s.k, s.k);
+    });
   } else {
     // One dense k x k block per graph of the batch.
     const int32_t k = context.Cols(s.adjacency);
-    for (int32_t g = 0; g < context.counts.graphs; ++g) {
-      const size_t row = static_cast<size_t>(g) * k;
+    ParallelFor(context.threadpool, context.counts.graphs, [&](size_t g) {
+      const size_t row = g * k;
       kernels::AggregateDense(context.Data(s.adjacency) + row * k, k, x + row * s.cin, s.cin,
                               s.cin, s.mean, gemm_input + row * s.k, s.k,
                               gate == nullptr ? nullptr : gate + row * s.k, s.k);
-    }
+    });
   }
-  if (s.has_root) kernels::CopyRows(x, s.cin, rows, s.cin, gemm_input + s.cin, s.k);
+  if (s.has_root) {
+    ParallelForTiles(context.threadpool, rows, kRowTile, [&](size_t begin, size_t end) {
+      kernels::CopyRows(x + begin * s.cin, s.cin, static_cast<int32_t>(end - begin), s.cin,
+                        gemm_input + begin * s.k + s.cin, s.k);
+    });
+  }
   float* y = context.Data(s.y);
   xnn_status status =
       xnn_setup_fully_connected_nc_f32(state.gemm, rows, gemm_input, y, context.threadpool);

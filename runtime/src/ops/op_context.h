@@ -51,6 +51,7 @@ struct RunContext {
   const size_t* scratch_offsets = nullptr;  // per op
   kernels::CsrGraph graph;         // the batch's graphs as one block-diagonal CSR
   RowCounts counts;
+  int32_t max_graphs = 1;                 // the interpreter's max_batch_graphs
   const int32_t* node_offsets = nullptr;  // graphs + 1 entries
   pthreadpool_t threadpool = nullptr;
 

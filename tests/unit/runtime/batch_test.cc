@@ -173,3 +173,79 @@ TEST_CASE("the profiler sees every op once per run, in order, with its rows") {
 
 }  // namespace
 }  // namespace diffpool
+
+#include <pthreadpool.h>
+
+namespace diffpool {
+namespace {
+
+TEST_CASE("a threadpool changes nothing in the results (bit-identical), fp32 batches") {
+  const auto file = testing::BuildAllOpsModel(25, 40);
+  InterpreterOptions options;
+  options.max_batch_graphs = 12;
+  options.keep_assignments = true;
+  TestInterpreter serial(file, options);
+  pthreadpool_t pool = pthreadpool_create(2);
+  REQUIRE(pool != nullptr);
+  options.threadpool = pool;
+  TestInterpreter threaded(file, options);
+  REQUIRE(serial.status() == Status::kOk);
+  REQUIRE(threaded.status() == Status::kOk);
+  std::vector<GraphData> data;
+  for (int32_t g = 0; g < 12; ++g) data.push_back(RandomGraph(1 + (g * 7) % 40, 3, 0.15, 300 + g));
+  std::vector<Graph> graphs;
+  for (const auto& g : data) graphs.push_back(View(g));
+  std::vector<float> a(24), b(24);
+  REQUIRE(serial->RunBatch(graphs.data(), 12, a.data(), 24) == Status::kOk);
+  REQUIRE(threaded->RunBatch(graphs.data(), 12, b.data(), 24) == Status::kOk);
+  for (int i = 0; i < 24; ++i) CHECK(a[i] == b[i]);
+  for (int32_t g = 0; g < 12; ++g) {
+    const float *sa, *sb;
+    int32_t ra, ca, rb, cb;
+    REQUIRE(serial->GetAssignment(0, &sa, &ra, &ca, g) == Status::kOk);
+    REQUIRE(threaded->GetAssignment(0, &sb, &rb, &cb, g) == Status::kOk);
+    REQUIRE(ra == rb);
+    for (int32_t i = 0; i < ra * ca; ++i) CHECK(sa[i] == sb[i]);
+  }
+  pthreadpool_destroy(pool);
+}
+
+}  // namespace
+}  // namespace diffpool
+
+#include "common/int8_model.h"
+
+namespace diffpool {
+namespace {
+
+TEST_CASE("int8 batches: a threadpool changes nothing, and a batch equals single runs") {
+  testing::Int8ModelOptions int8_options;
+  int8_options.max_nodes = 30;
+  const auto file = testing::BuildInt8Model(int8_options);
+  InterpreterOptions options;
+  options.max_batch_graphs = 10;
+  TestInterpreter serial(file, options);
+  pthreadpool_t pool = pthreadpool_create(2);
+  options.threadpool = pool;
+  TestInterpreter threaded(file, options);
+  REQUIRE(serial.status() == Status::kOk);
+  REQUIRE(threaded.status() == Status::kOk);
+  std::vector<GraphData> data;
+  for (int32_t g = 0; g < 10; ++g) data.push_back(RandomGraph(1 + (g * 11) % 30, 3, 0.2, 400 + g));
+  std::vector<Graph> graphs;
+  for (const auto& g : data) graphs.push_back(View(g));
+  std::vector<float> a(20), b(20);
+  REQUIRE(serial->RunBatch(graphs.data(), 10, a.data(), 20) == Status::kOk);
+  REQUIRE(threaded->RunBatch(graphs.data(), 10, b.data(), 20) == Status::kOk);
+  for (int i = 0; i < 20; ++i) CHECK(a[i] == b[i]);
+  for (int32_t g = 0; g < 10; ++g) {
+    float single[2];
+    REQUIRE(serial->Run(graphs[g], single, 2) == Status::kOk);
+    CHECK(single[0] == a[2 * g]);
+    CHECK(single[1] == a[2 * g + 1]);
+  }
+  pthreadpool_destroy(pool);
+}
+
+}  // namespace
+}  // namespace diffpool
