@@ -78,36 +78,67 @@ def mean_std(values: Sequence[float]):
 
 
 def plot_curves(histories: Dict[int, List[Dict[str, float]]], path: str,
-                title: str) -> None:
-    """Training and validation NLL and accuracy per epoch, one colour per
-    fold (training solid, validation dashed), into a PNG (Agg backend)."""
+                title: str, best_epochs: Optional[Dict[int, int]] = None) -> None:
+    """Training and validation NLL and accuracy per epoch into a PNG (Agg
+    backend): each fold thin (training solid, validation dashed), the mean
+    over the folds still running at that epoch thick, each fold's selected
+    (best validation) epoch as a dot on its validation curve."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     colours = plt.get_cmap("tab10")
-    for i, (fold, history) in enumerate(sorted(histories.items())):
-        epochs = [row["epoch"] for row in history]
-        colour = colours(i % 10)
-        ax_loss.plot(epochs, [row["train_nll"] for row in history], color=colour, lw=1)
-        ax_loss.plot(epochs, [row["val_nll"] for row in history], color=colour, lw=1, ls="--")
-        ax_acc.plot(epochs, [row["train_acc"] for row in history], color=colour, lw=1,
-                    label=f"fold {fold}")
-        ax_acc.plot(epochs, [row["val_acc"] for row in history], color=colour, lw=1, ls="--")
-    ax_loss.set(xlabel="epoch", ylabel="NLL (classification loss)",
-                title="loss: training solid, validation dashed")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy",
-               title="accuracy: training solid, validation dashed")
-    if len(histories) > 1:
-        ax_acc.legend(fontsize=7, ncol=2, loc="lower right")
-    for ax in (ax_loss, ax_acc):
+    for ax, key, label in ((axes[0], "nll", "NLL (classification loss)"),
+                           (axes[1], "acc", "accuracy")):
+        for i, (fold, history) in enumerate(sorted(histories.items())):
+            epochs = [row["epoch"] for row in history]
+            colour = colours(i % 10)
+            ax.plot(epochs, [row[f"train_{key}"] for row in history], color=colour,
+                    lw=0.7, alpha=0.45)
+            ax.plot(epochs, [row[f"val_{key}"] for row in history], color=colour,
+                    lw=0.7, alpha=0.45, ls="--")
+            if best_epochs and fold in best_epochs:
+                best = history[best_epochs[fold] - 1]
+            else:
+                best = max(history, key=lambda r: (r["val_acc"], -r["val_nll"]))
+            ax.plot([best["epoch"]], [best[f"val_{key}"]], "o", color=colour, ms=3,
+                    label=f"fold {fold}" if key == "acc" else None)
+        length = max(len(h) for h in histories.values())
+        for split, style in (("train", "-"), ("val", "--")):
+            mean = [np.mean([h[e][f"{split}_{key}"] for h in histories.values() if len(h) > e])
+                    for e in range(length)]
+            ax.plot(range(1, length + 1), mean, color="black", lw=2, ls=style,
+                    label=f"{'training' if split == 'train' else 'validation'} mean"
+                    if key == "acc" else None)
+        ax.set(xlabel="epoch", ylabel=label)
         ax.grid(alpha=0.3)
+    axes[0].set_title("loss: training solid, validation dashed")
+    axes[1].set_title("accuracy (dots: selected epochs)")
+    axes[1].legend(fontsize=6.5, ncol=2, loc="lower right")
     fig.suptitle(title)
     fig.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fig.savefig(path, dpi=80)
     plt.close(fig)
+
+
+def replot(out: str, path: Optional[str] = None) -> str:
+    """Redraws OUT/curves.png (or `path`) from OUT/summary.json."""
+    with open(os.path.join(out, SUMMARY_FILE), encoding="utf-8") as f:
+        summary = json.load(f)
+    path = path or os.path.join(out, CURVES_FILE)
+    rows = summary["per_fold"]
+    plot_curves({r["fold"]: r["history"] for r in rows}, path,
+                _title(summary["dataset"], len(rows), summary["test_accuracy_mean"],
+                       summary["test_accuracy_std"]),
+                {r["fold"]: r["best_epoch"] for r in rows})
+    return path
+
+
+def _title(name: str, folds: int, mean: float, std: float) -> str:
+    return (f"{name}: DiffPool, {folds} folds, test accuracy "
+            f"{100 * mean:.2f} ± {100 * std:.2f}")
 
 
 def _run_one_fold(dataset_dir: str, fold: int, args: argparse.Namespace,
@@ -150,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="test graphs with reference outputs in each fold's graphs.json")
     p.add_argument("--curves", metavar="PNG",
                    help="where to write the curves (default OUT/curves.png)")
+    p.add_argument("--replot", action="store_true",
+                   help="only redraw the curves from OUT/summary.json (no training)")
     return p
 
 
@@ -234,8 +267,8 @@ def run(args: argparse.Namespace, command: str) -> Dict[str, Any]:
         json.dump(summary, f, indent=1)
     curves = args.curves or os.path.join(args.out, CURVES_FILE)
     plot_curves({r["fold"]: r["history"] for r in rows}, curves,
-                f"{dataset.name}: DiffPool, {len(rows)} folds, test accuracy "
-                f"{100 * mean:.2f} ± {100 * std:.2f}")
+                _title(dataset.name, len(rows), mean, std),
+                {r["fold"]: r["best_epoch"] for r in rows})
     print(f"{dataset.name}: test accuracy {100 * mean:.2f} ± {100 * std:.2f} "
           f"(mean ± std over {len(rows)} folds; per fold "
           f"{', '.join(f'{100 * a:.1f}' for a in accuracies)}); wall time "
@@ -250,6 +283,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     command = "python3 -m diffpool_ref.crossval " + " ".join(shlex.quote(a) for a in argv)
     try:
+        if args.replot:
+            print(f"wrote {replot(args.out, args.curves)}")
+            return 0
         run(args, command)
     except (ConfigError, TUFormatError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -442,7 +442,8 @@ def run(args: argparse.Namespace, command: str) -> Dict[str, Any]:
     if args.curves:
         from .crossval import plot_curves
         plot_curves({args.fold: result.history}, args.curves,
-                    f"{dataset.name} fold {args.fold}")
+                    f"{dataset.name} fold {args.fold}: test accuracy {result.test_acc:.4f}",
+                    {args.fold: result.stats["best_epoch"]})
     stats, split = result.stats, result.split
     val = stats["val_accuracy"] if stats["val_accuracy"] is not None else float("nan")
     print(f"train {len(split.train)}, val {len(split.val)}, test {len(split.test)} "

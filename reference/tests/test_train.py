@@ -243,6 +243,12 @@ class CrossValidation(unittest.TestCase):
                       stdout)
         with open(os.path.join(out, "curves.png"), "rb") as f:
             self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+        replotted = os.path.join(self.tmp.name, "replot.png")
+        code, _, err = run_cli(crossval.main, [self.data, "--out", out, "--replot",
+                                               "--curves", replotted])
+        self.assertEqual(code, 0, err)
+        with open(replotted, "rb") as f:
+            self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
         # Each fold is exactly what `train --fold K` produces, and its test
         # accuracy is measured on the test fold's 4 graphs.
         for row in rows:
