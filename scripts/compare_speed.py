@@ -522,6 +522,7 @@ def plot_sweep(sweep, path, env):
                      label="int8 (fp32 ceiling)")
     ax2.set_xlabel("nodes per graph")
     ax2.set_ylabel("% of the fp32 GEMM ceiling")
+    ax2.set_ylim(0, 100)
     ax2.set_title("Useful FLOP efficiency")
     ax2.grid(True, which="both", alpha=0.3)
     ax2.legend()
