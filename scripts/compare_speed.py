@@ -289,23 +289,20 @@ def main() -> int:
                 if key not in rows:
                     continue
                 r = tools.bench_json(model, *common, "--batch", "1", "--threads", "1",
-                                     *(["--profile"] if round_index == 0 else []))
+                                     "--profile")
                 rows[key].add(float(np.mean([g["median_us"] for g in r["per_graph"]])),
                               float(np.mean([g["min_us"] for g in r["per_graph"]])))
                 rows[key].max_diff = r["max_abs_diff_expected"]
-                if round_index == 0:
-                    profiles[key] = r["profile"]
+                profiles.setdefault(key, []).append(r["profile"])
             for key, model, threads in (("rt_fp32_b", fp32, 1), ("rt_fp32_b2", fp32, 2),
                                         ("rt_int8_b", int8, 1)):
                 if key not in rows:
                     continue
-                profile = round_index == 0 and threads == 1
                 r = tools.bench_json(model, *common, "--batch", str(batch), "--threads",
-                                     str(threads), *(["--profile"] if profile else []))
+                                     str(threads), "--profile")
                 rows[key].add(r["latency_us"]["median"] / batch, r["latency_us"]["min"] / batch)
                 rows[key].max_diff = r["max_abs_diff_expected"]
-                if profile:
-                    profiles[key] = r["profile"]
+                profiles.setdefault(key, []).append(r["profile"])
             for key, call in (("eager", lambda g: net(g.x[None], g.adj[None])),
                               ("script", lambda g: scripted[g.n](g.x[None], g.adj[None])),
                               ("dyn_int8", lambda g: quantized(g.x[None], g.adj[None]))):
@@ -350,7 +347,9 @@ def main() -> int:
         ceiling = {t: max(g["best_gflops"] for g in v) for t, v in ceilings.items()}
         env["load_after"] = load_average()
         report_table(rows, ceiling, ceilings, torch_gemm, env, batch)
+        profiles = {key: best_profile(runs) for key, runs in profiles.items()}
         for key, title in (("rt_fp32", "fp32, batch 1"), ("rt_fp32_b", f"fp32, batch {batch}"),
+                           ("rt_fp32_b2", f"fp32, batch {batch}, 2 threads"),
                            ("rt_int8", "int8, batch 1"), ("rt_int8_b", f"int8, batch {batch}")):
             if key in profiles:
                 report_profile(title, profiles[key])
@@ -404,9 +403,26 @@ def report_table(rows, ceiling, gemm_runs, torch_gemm, env, batch):
           "ceiling: the GEMM on the same number of threads.")
 
 
+def best_profile(runs):
+    """One profile from the rounds' profiles: each op's (and each gap's)
+    smallest median, the least disturbed by other load."""
+    best = dict(runs[0])
+    best["rounds"] = len(runs)
+    best["calls"] = sum(r["calls"] for r in runs)
+    for field in ("before_ops_us", "after_ops_us", "median_call_us", "unprofiled_median_us"):
+        best[field] = min(r[field] for r in runs)
+    best["ops"] = [dict(op, us=min(r["ops"][i]["us"] for r in runs),
+                        gflops=max(r["ops"][i]["gflops"] for r in runs))
+                   for i, op in enumerate(runs[0]["ops"])]
+    best["sum_of_medians_us"] = (best["before_ops_us"] + best["after_ops_us"] +
+                                 sum(op["us"] for op in best["ops"]))
+    return best
+
+
 def report_profile(title, profile):
     total = profile["sum_of_medians_us"]
-    print(f"\nPer-op profile, {title} ({profile['calls']} calls; sum of per-op medians "
+    print(f"\nPer-op profile, {title} ({profile['calls']} calls in {profile['rounds']} "
+          f"round(s), each op's best round; sum of per-op medians "
           f"{total:.2f} us; median call {profile['median_call_us']:.2f} us profiled, "
           f"{profile['unprofiled_median_us']:.2f} us not):")
     by_kind = {}
@@ -445,10 +461,12 @@ def report_targets(rows, ceiling):
         targets.append(("int8 vs fp32, batched", ratio("rt_fp32_b", "rt_int8_b"), 1.2, "x"))
     targets.append(("2 threads vs 1, batched throughput", ratio("rt_fp32_b", "rt_fp32_b2"),
                     1.7, "x"))
-    print("\nTargets (MUTAG model, one thread unless stated; median [min]):")
+    print("\nTargets (MUTAG model, one thread unless stated; from medians [from minimums]; "
+          "met only if both are):")
     for name, (value, value_min), target, unit in targets:
+        met = min(value, value_min) >= target
         print(f"  {name:<36} {value:>8.2f}{unit} [{value_min:.2f}{unit}]  target >= "
-              f"{target}{unit}  {'met' if value >= target else 'NOT met'}")
+              f"{target}{unit}  {'met' if met else 'NOT met'}")
     if "rt_int8" not in rows:
         print("  int8 vs fp32                         n/a: no int8 model (see above)")
 
