@@ -60,6 +60,32 @@ struct Limits {
 
 constexpr int32_t kMaxBatchGraphs = 1 << 16;
 
+// Every buffer size derived from the model and the limits (activations,
+// GEMM inputs [aggregate | x | gate], op scratch, XNNPACK's packed weights)
+// is at most rows x (2 x columns + 64) x 8 bytes + 1 MiB, with rows the
+// largest row count (or columns + 64) and columns the largest dimension of
+// any tensor. Those sizes are computed in size_t without overflow checks, so
+// the limits are refused unless the bound times the number of buffers fits
+// in size_t: nothing wraps on 32-bit targets (a model that loads on them may
+// still need more than they can address), and sums stay checked elsewhere.
+bool SizesFitAddressSpace(const fb::Model* model, const Limits& limits) {
+  uint64_t columns = 1;
+  for (const fb::Tensor* t : *model->tensors()) {
+    for (const int32_t d : *t->shape()) columns = d > 0 && uint64_t(d) > columns ? d : columns;
+  }
+  uint64_t rows = limits.max_batch_nodes > limits.max_batch_graphs ? limits.max_batch_nodes
+                                                                   : limits.max_batch_graphs;
+  for (int32_t l = 0; l < NumLevels(model); ++l) {
+    const uint64_t clusters = uint64_t(LevelClusters(model, l)) * limits.max_batch_graphs;
+    rows = clusters > rows ? clusters : rows;
+  }
+  if (columns + 64 > rows) rows = columns + 64;
+  // The verifier bounds columns by 2^16 and rows by 2^31: no uint64 overflow.
+  const uint64_t per_buffer = rows * (2 * columns + 64) * 8 + (uint64_t{1} << 20);
+  const uint64_t buffers = uint64_t(model->tensors()->size()) + 2 * model->operators()->size() + 16;
+  return per_buffer <= uint64_t{SIZE_MAX} / buffers;
+}
+
 Status ResolveLimits(const Model& model, const InterpreterOptions& options, Limits* limits,
                      Message* message) {
   if (!model.loaded()) {
@@ -109,6 +135,11 @@ Status ResolveLimits(const Model& model, const InterpreterOptions& options, Limi
                                                     : (all_edges > kMaxEdgesCap ? kMaxEdgesCap
                                                                                 : all_edges);
   limits->max_batch_edges = static_cast<int32_t>(edges);
+  if (!SizesFitAddressSpace(model.root(), *limits)) {
+    return DIFFPOOL_FAIL(message, Status::kArenaTooSmall,
+                         "this model with %d batch nodes needs more arena than size_t addresses",
+                         limits->max_batch_nodes);
+  }
   return Status::kOk;
 }
 

@@ -18,6 +18,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -574,6 +575,60 @@ TEST_CASE("truncation at every offset, bit flips and word stamps over the whole 
   CHECK(tally.files >= static_cast<int>(all_ops.size() + int8.size()) * 7);
   CHECK(tally.by_class["truncated"][kMalformed] > 0);
   CHECK(tally.ran > 0);
+}
+
+TEST_CASE("valid models at the size limits: arena sizes are exact or refused, never wrapped") {
+  // 2^20 nodes (the verifier's maximum) times 65536 columns (likewise) is
+  // 2^38 bytes for one activation: more than a 32-bit size_t holds.
+  testing::ModelBuilder m(3, 1 << 20);
+  std::mt19937 rng(1);
+  const int32_t wide = m.Activation(fb::RowDomain::NODES, 65536);
+  m.AddOp({fb::OpCode::GRAPH_CONV, {m.input(), -1, m.RandomConstant({65536, 6}, &rng), -1, -1},
+           {wide}});
+  const int32_t pooled = m.Activation(fb::RowDomain::GRAPH, 65536);
+  m.AddOp({fb::OpCode::READOUT, {wide}, {pooled}});
+  const int32_t out = m.Activation(fb::RowDomain::GRAPH, 2);
+  m.AddOp({fb::OpCode::LINEAR, {pooled, m.RandomConstant({2, 65536}, &rng), -1}, {out}});
+  const std::vector<uint8_t> file = m.Finish(out, fb::OutputKind::VALUES);
+  AlignedBuffer bytes(file.size());
+  std::memcpy(bytes.data(), file.data(), file.size());
+  Model model;
+  REQUIRE(Model::Load(bytes.data(), bytes.size(), &model) == kOk);
+  for (int32_t max_nodes : {0, 1 << 16, 1 << 12}) {
+    CAPTURE(max_nodes);
+    InterpreterOptions options;
+    options.max_nodes = max_nodes;
+    options.max_edges = 16;
+    size_t arena = 0;
+    Message message;
+    const Status status = Interpreter::ArenaBytes(model, options, &arena, &message);
+    const uint64_t nodes = max_nodes == 0 ? uint64_t{1} << 20 : uint64_t(max_nodes);
+    const uint64_t wide_bytes = nodes * 65536 * sizeof(float);  // one activation alone
+    // Refused (only where size_t is 32-bit), or at least the true size:
+    // never a wrapped small number.
+    if (status == Status::kArenaTooSmall) {
+      CHECK(sizeof(size_t) < 8);
+      CHECK(std::string(message.text).find("size_t") != std::string::npos);
+    } else {
+      REQUIRE(status == kOk);
+      CHECK(uint64_t{arena} >= wide_bytes);
+    }
+  }
+  // With a small node limit the same model creates and runs everywhere.
+  InterpreterOptions small;
+  small.max_nodes = 4;
+  size_t arena_bytes = 0;
+  REQUIRE(Interpreter::ArenaBytes(model, small, &arena_bytes) == kOk);
+  AlignedBuffer arena(arena_bytes);
+  Interpreter* interpreter = nullptr;
+  REQUIRE(Interpreter::Create(model, small, arena.data(), arena_bytes, &interpreter) == kOk);
+  const std::vector<float> features = {1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1};
+  const std::vector<int32_t> src = {0, 1, 2}, dst = {1, 2, 3};
+  float result[2];
+  CHECK(interpreter->Run(Graph{4, 3, features.data(), 3, src.data(), dst.data()}, result, 2) == kOk);
+  CHECK(std::isfinite(result[0]));
+  CHECK(std::isfinite(result[1]));
+  Interpreter::Destroy(interpreter);
 }
 
 }  // namespace
