@@ -547,6 +547,25 @@ Status Interpreter::Compute(const Graph* graphs, int32_t num_graphs, const float
                            "fp32", j / outputs, j % outputs);
     }
   }
+  // Kept assignments reach the caller too (GetAssignment): the same rule. An
+  // overflow that a ReLU or a MAXIMUM readout absorbs before the output can
+  // still leave NaN in S.
+  if (s.keep_assignments) {
+    for (int32_t l = 0; l < NumLevels(root); ++l) {
+      const int32_t a = root->levels()->Get(l)->assignment();
+      if (a < 0) continue;
+      const fb::Tensor* t = root->tensors()->Get(a);
+      const float* values = context.Data(a);
+      const size_t count = Rows(root, t, context.counts) * static_cast<size_t>(Columns(t));
+      for (size_t i = 0; i < count; ++i) {
+        if (!std::isfinite(values[i])) {
+          return DIFFPOOL_FAIL(message, Status::kGraphNonFinite,
+                               "level %d assignment is not finite: the input's magnitudes "
+                               "overflow fp32", l);
+        }
+      }
+    }
+  }
   s.has_result = true;
   s.last_counts = context.counts;
   *result = out;

@@ -113,7 +113,9 @@ class Interpreter {
   // never happened. kInvalidArgument for a null or short output, probabilities
   // from a regression model, null features or edge arrays, a negative edge
   // count; kGraph* (status.h) for a graph outside the model or the options;
-  // kGraphNonFinite also when finite input overflows fp32 on the way.
+  // kGraphNonFinite also when finite input overflows fp32 into an output or a
+  // kept assignment (an overflow that a ReLU or a MAXIMUM readout absorbs on
+  // the way leaves finite outputs: every value Run hands back is finite).
   Status Run(const Graph& graph, float* output, int32_t output_size,
              float* probabilities = nullptr);
 

@@ -265,6 +265,46 @@ TEST_CASE("huge but finite features that overflow fp32: kGraphNonFinite, nothing
   CHECK(buffer[2] == kOutSentinel);
 }
 
+TEST_CASE("finite input that overflows inside the model: every value Run hands back is finite") {
+  // Features of +-1e36 overflow the first GEMMs; ReLU and the MAXIMUM readout
+  // can absorb the resulting inf/NaN before the output, but not before S.
+  InterpreterOptions options;
+  options.keep_assignments = true;
+  TestInterpreter interpreter(testing::BuildTwoLevelModel(11), options);
+  REQUIRE(interpreter.status() == Status::kOk);
+  const int32_t f = testing::kTwoLevelFeatures;
+  int refused_for_assignment = 0, ok = 0;
+  for (uint32_t seed = 0; seed < 64; ++seed) {
+    CAPTURE(seed);
+    GraphData g = testing::RandomGraph(4 + seed % 20, f, 0.25, seed, /*one_hot=*/false);
+    for (float& v : g.features) v = (v < 0 ? -1e36f : 1e36f) * (1.0f + std::fabs(v));
+    float out[kOutputs] = {kOutSentinel, kOutSentinel};
+    const Status status = interpreter->Run(
+        Graph{g.num_nodes, f, g.features.data(), static_cast<int32_t>(g.src.size()), g.src.data(),
+              g.dst.data()},
+        out, kOutputs);
+    if (status == Status::kOk) {
+      ++ok;
+      CHECK(std::isfinite(out[0]));
+      CHECK(std::isfinite(out[1]));
+      for (int32_t l = 0; l < 2; ++l) {
+        const float* data = nullptr;
+        int32_t rows = 0, cols = 0;
+        REQUIRE(interpreter->GetAssignment(l, &data, &rows, &cols) == Status::kOk);
+        for (int32_t i = 0; i < rows * cols; ++i) CHECK(std::isfinite(data[i]));
+      }
+    } else {
+      REQUIRE(status == Status::kGraphNonFinite);
+      CHECK(out[0] == kOutSentinel);
+      const std::string error = interpreter->last_error();
+      refused_for_assignment += error.find("assignment is not finite") != std::string::npos;
+    }
+  }
+  MESSAGE(ok << " of 64 overflowing graphs ran, " << refused_for_assignment
+             << " were refused for a non-finite assignment alone");
+  CHECK(refused_for_assignment > 0);  // the case this test is about occurs
+}
+
 TEST_CASE("probabilities from a model that outputs values: kInvalidArgument, nothing written") {
   TestInterpreter interpreter(testing::BuildTwoLevelModel(33, /*regression=*/true));
   REQUIRE(interpreter.status() == Status::kOk);
