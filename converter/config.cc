@@ -6,6 +6,7 @@
 
 #include "converter/error.h"
 #include "converter/file_io.h"
+#include "converter/variants.h"
 
 namespace diffpool::converter {
 namespace {
@@ -30,7 +31,10 @@ const std::set<std::string> kKnownFields = {"format",
                                             "max_nodes",
                                             "feature_spec",
                                             "dataset",
-                                            "training"};
+                                            "training",
+                                            "aggr",
+                                            "num_layers",
+                                            "bias"};
 
 [[noreturn]] void Fail(const std::string& field, const std::string& what, const Json& got) {
   throw ConvertError("config." + field + " " + what + ", got " +
@@ -103,6 +107,44 @@ FeatureSpecConfig ParseFeatureSpec(const Json& spec, int32_t num_features) {
   return result;
 }
 
+// The fields only some variants take; a field given to another variant is an
+// error, not a silently ignored setting.
+void ParseVariantOptions(const Json& root, ModelConfig* config) {
+  const std::string name = VariantName(config->variant);
+  auto only_for = [&](const char* field, Variant variant) {
+    if (root.contains(field) && config->variant != variant) {
+      Fail(field, std::string("applies to variant ") + VariantName(variant) + " only, not " + name,
+           root[field]);
+    }
+    return root.contains(field);
+  };
+  if (only_for("aggr", Variant::kPygDenseGraphConv)) {
+    const std::string aggr = String(root["aggr"], "aggr");
+    if (aggr != "add" && aggr != "mean") Fail("aggr", "must be \"add\" or \"mean\"", root["aggr"]);
+    config->graph_conv_mean = aggr == "mean";
+  }
+  if (only_for("num_layers", Variant::kRexyingDiffpool)) {
+    config->num_layers = static_cast<int32_t>(Integer(root["num_layers"], "num_layers", 2, kMaxLayers));
+  }
+  if (only_for("bias", Variant::kRexyingDiffpool)) {
+    if (!root["bias"].is_boolean()) Fail("bias", "must be true or false", root["bias"]);
+    config->conv_bias = root["bias"].get<bool>();
+  }
+  // SoftPoolingGcnEncoder builds every GraphConv with normalize_embedding.
+  if (!config->normalize && config->variant == Variant::kRexyingDiffpool) {
+    Fail("normalize", "must be true for variant " + name +
+                          " (the original code L2-normalizes every GraphConv output)",
+         root["normalize"]);
+  }
+  // PyG's DenseGCNConv, DenseGINConv and DenseGraphConv have no normalize.
+  if (config->normalize && (config->variant == Variant::kPygDenseGcn ||
+                            config->variant == Variant::kPygDenseGin ||
+                            config->variant == Variant::kPygDenseGraphConv)) {
+    Fail("normalize", "must be false for variant " + name + " (its convolution has no normalize)",
+         root["normalize"]);
+  }
+}
+
 }  // namespace
 
 ModelConfig ParseConfig(const std::string& json_text) {
@@ -120,7 +162,10 @@ ModelConfig ParseConfig(const std::string& json_text) {
   if (!version.is_number_integer() || version.get<int64_t>() != 1) {
     Fail("version", "must be 1 (the only version this converter reads)", version);
   }
-  ExpectString(root, "variant", "pyg_dense_sage");
+  const Json& variant = Required(root, "variant");
+  if (!variant.is_string() || !ParseVariant(variant.get<std::string>(), &config.variant)) {
+    Fail("variant", "must be one of " + VariantNameList(), variant);
+  }
   const std::string task = String(Required(root, "task"), "task");
   if (task == "classification") {
     config.task = TaskKind::kClassification;
@@ -159,9 +204,10 @@ ModelConfig ParseConfig(const std::string& json_text) {
   if (!normalize.is_boolean()) Fail("normalize", "must be true or false", normalize);
   config.normalize = normalize.get<bool>();
 
-  // Only mean readout commutes with the pending BatchNorm affine (see
-  // docs/converter.md); sum and max are not part of the format.
-  ExpectString(root, "readout", "mean");
+  // PyG's example reads out the mean (which commutes with the pending
+  // BatchNorm affine, docs/converter.md); the original DiffPool code the max.
+  ExpectString(root, "readout", config.variant == Variant::kRexyingDiffpool ? "max" : "mean");
+  ParseVariantOptions(root, &config);
 
   const Json& eps = Required(root, "batchnorm_eps");
   if (!eps.is_number() || !std::isfinite(eps.get<double>()) || !(eps.get<double>() > 0)) {

@@ -3,9 +3,10 @@
 // Every field the converter uses is validated for type and range; errors
 // throw ConvertError naming the field ("config.hidden_channels must be an
 // integer in [1, 65536], got 0"). Fields the format does not define are kept
-// as warnings, not errors, so a newer reference can add provenance. Only the
-// variant the converter can lower exactly is accepted: pyg_dense_sage with
-// mean aggregation and mean readout.
+// as warnings, not errors, so a newer reference can add provenance. The
+// variants (converter/variants.h, docs/converter.md) are the architectures
+// the converter lowers exactly; each fixes its readout (mean for PyG's
+// example, max for the original DiffPool code).
 #ifndef DIFFPOOL_CONVERTER_CONFIG_H_
 #define DIFFPOOL_CONVERTER_CONFIG_H_
 
@@ -17,6 +18,16 @@ namespace diffpool::converter {
 
 enum class TaskKind { kClassification, kRegression };
 
+// The DiffPool architectures diffpool-convert lowers (names: variants.h).
+enum class Variant {
+  kPygDenseSage,         // PyG's dense DiffPool example: DenseSAGEConv blocks
+  kPygDenseSageRelBias,  // the same with older PyG's bias on lin_rel
+  kPygDenseGcn,          // the example's blocks of DenseGCNConv
+  kPygDenseGin,          // ... of DenseGINConv (MLP Linear, ReLU, Linear)
+  kPygDenseGraphConv,    // ... of DenseGraphConv (aggr "add" or "mean")
+  kRexyingDiffpool,      // the original code's SoftPoolingGcnEncoder (RexYing/diffpool)
+};
+
 struct FeatureSpecConfig {
   std::string encoding;             // e.g. "one_hot_tag", "dense"; "" if absent
   std::vector<std::string> names;   // optional, one per feature column
@@ -24,6 +35,7 @@ struct FeatureSpecConfig {
 };
 
 struct ModelConfig {
+  Variant variant = Variant::kPygDenseSage;
   TaskKind task = TaskKind::kClassification;
   int32_t num_features = 0;
   int32_t hidden_channels = 0;
@@ -38,16 +50,27 @@ struct ModelConfig {
   FeatureSpecConfig feature_spec;
   std::string dataset;                // "" if absent
   std::vector<std::string> warnings;  // unknown fields, ignored
+  // Variant options (docs/formats.md): pyg_dense_graph_conv's "aggr": "mean"
+  // (default "add"); rexying_diffpool's "num_layers" (GraphConv layers per
+  // block, default 3; 3 for every other variant) and "bias" (the original's
+  // --nobias gives GraphConvs without bias).
+  bool graph_conv_mean = false;
+  int32_t num_layers = 3;
+  bool conv_bias = true;
 
   int32_t num_levels() const { return static_cast<int32_t>(clusters.size()); }
-  // Width of [x1 | x2 | x3] of an embedding block: 2 * hidden + embedding.
-  int32_t concat_channels() const { return 2 * hidden_channels + embedding_channels; }
+  // Width of [x1 | .. | x_num_layers] of an embedding block:
+  // (num_layers - 1) * hidden + embedding (2 * hidden + embedding for PyG).
+  int32_t concat_channels() const {
+    return (num_layers - 1) * hidden_channels + embedding_channels;
+  }
 };
 
 // Channel counts and cluster counts are limited to this (keeps every shape
 // product far from int32 overflow in the model file).
 constexpr int32_t kMaxChannels = 65536;
 constexpr int32_t kMaxNodesLimit = 1 << 20;
+constexpr int32_t kMaxLayers = 16;
 
 ModelConfig ParseConfig(const std::string& json_text);
 // Error messages start with the path.

@@ -10,6 +10,7 @@
 #include "converter/lowering.h"
 #include "converter/model_writer.h"
 #include "converter/sha256.h"
+#include "converter/variants.h"
 
 namespace diffpool::converter {
 namespace {
@@ -105,8 +106,11 @@ std::vector<uint8_t> BuildModelFile(const ModelConfig& config, const TensorMap& 
   writer.description = options.description;
   writer.tolerance = static_cast<float>(options.tolerance);
   writer.properties = options.properties;
-  writer.properties.emplace_back("variant", "pyg_dense_sage");
-  writer.properties.emplace_back("batchnorm", "folded into consumers in float64");
+  writer.properties.emplace_back("variant", VariantName(config.variant));
+  writer.properties.emplace_back(
+      "batchnorm", config.variant == Variant::kRexyingDiffpool
+                       ? "per-node standardization (the original code's BatchNorm), LAYER_NORM"
+                       : "folded in float64 into consumers (CHANNEL_AFFINE before GCN/SUM convs)");
   if (!config.dataset.empty()) writer.properties.emplace_back("dataset", config.dataset);
   if (graphs != nullptr) {
     writer.test_graphs = CheckTestGraphs(config, model, *graphs, options, report);
@@ -124,17 +128,31 @@ std::vector<uint8_t> BuildModelFile(const ModelConfig& config, const TensorMap& 
 
 ConvertInputs ReadConvertInputs(const ConvertOptions& options) {
   ConvertInputs inputs;
-  const std::vector<uint8_t> config_bytes = ReadFileBytes(options.config_path);
-  try {
-    inputs.config = ParseConfig(std::string(config_bytes.begin(), config_bytes.end()));
-  } catch (const ConvertError& e) {
-    throw ConvertError(options.config_path + ": " + e.what());
+  if (options.preset.empty() == options.config_path.empty()) {
+    throw ConvertError("give either a config file or a preset");
+  }
+  std::vector<uint8_t> config_bytes;
+  if (!options.config_path.empty()) {
+    config_bytes = ReadFileBytes(options.config_path);
+    try {
+      inputs.config = ParseConfig(std::string(config_bytes.begin(), config_bytes.end()));
+    } catch (const ConvertError& e) {
+      throw ConvertError(options.config_path + ": " + e.what());
+    }
   }
   const std::vector<uint8_t> weight_bytes = ReadFileBytes(options.weights_path);
   try {
-    inputs.weights = ParseSafetensors(weight_bytes.data(), weight_bytes.size());
+    inputs.weights = ParseCheckpoint(weight_bytes.data(), weight_bytes.size());
   } catch (const ConvertError& e) {
     throw ConvertError(options.weights_path + ": " + e.what());
+  }
+  for (const std::string& note : inputs.weights.notes) {
+    inputs.notes.push_back(options.weights_path + ": " + note);
+  }
+  if (!options.preset.empty()) {
+    inputs.config = ConfigFromPreset(options.preset, inputs.weights.tensors,
+                                     options.preset_max_nodes, options.preset_task);
+    inputs.notes.push_back("config from preset " + DescribeConfig(inputs.config));
   }
   inputs.has_graphs = !options.test_vectors_path.empty();
   if (inputs.has_graphs) inputs.graphs = ReadGraphSet(options.test_vectors_path);
@@ -144,8 +162,13 @@ ConvertInputs ReadConvertInputs(const ConvertOptions& options) {
                                        Sha256Hex(weight_bytes.data(), weight_bytes.size()));
   inputs.build.properties.emplace_back("source.weights.bytes",
                                        std::to_string(weight_bytes.size()));
-  inputs.build.properties.emplace_back("source.config.sha256",
-                                       Sha256Hex(config_bytes.data(), config_bytes.size()));
+  inputs.build.properties.emplace_back("source.weights.format", inputs.weights.format);
+  if (options.preset.empty()) {
+    inputs.build.properties.emplace_back("source.config.sha256",
+                                         Sha256Hex(config_bytes.data(), config_bytes.size()));
+  } else {
+    inputs.build.properties.emplace_back("source.preset", options.preset);
+  }
   return inputs;
 }
 
@@ -154,6 +177,7 @@ std::vector<uint8_t> Convert(const ConvertOptions& options, ConvertReport* repor
   std::vector<uint8_t> bytes =
       BuildModelFile(inputs.config, inputs.weights.tensors,
                      inputs.has_graphs ? &inputs.graphs : nullptr, inputs.build, report);
+  report->notes = inputs.notes;
   WriteFileBytes(options.out_path, bytes);
   return bytes;
 }

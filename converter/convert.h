@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "converter/checkpoint_reader.h"
 #include "converter/config.h"
 #include "converter/graph_set.h"
 #include "converter/lowered_model.h"
@@ -44,6 +45,9 @@ struct ConvertReport {
   double max_abs_diff_float64 = 0;  // lowered ops, float64 constants
   double max_abs_diff_float32 = 0;  // lowered ops, constants rounded as stored
   std::vector<std::string> warnings;
+  // What was inferred on the way (Convert only): the config a preset gave,
+  // where in the checkpoint the state_dict was found.
+  std::vector<std::string> notes;
 };
 
 std::vector<uint8_t> BuildModelFile(const ModelConfig& config, const TensorMap& weights,
@@ -60,7 +64,13 @@ std::vector<const GraphRecord*> CheckTestGraphs(const ModelConfig& config,
                                                 ConvertReport* report);
 
 struct ConvertOptions {
-  std::string config_path;
+  std::string config_path;  // or a preset:
+  // A variant name (variants.h): its architecture, the sizes inferred from the
+  // checkpoint, max_nodes and task from here (no config file).
+  std::string preset;
+  int32_t preset_max_nodes = 0;
+  TaskKind preset_task = TaskKind::kClassification;
+  // Any format checkpoint_reader.h reads, chosen by content.
   std::string weights_path;
   std::string out_path;
   std::string test_vectors_path;  // "" = none
@@ -74,7 +84,8 @@ std::vector<uint8_t> Convert(const ConvertOptions& options, ConvertReport* repor
 // build options with the sources' SHA-256 added to the properties.
 struct ConvertInputs {
   ModelConfig config;
-  SafetensorsFile weights;
+  Checkpoint weights;
+  std::vector<std::string> notes;  // see ConvertReport::notes
   bool has_graphs = false;
   GraphSet graphs;
   BuildOptions build;

@@ -112,6 +112,8 @@ class Evaluator {
         return Readout(op);
       case fb::OpCode::CHANNEL_AFFINE:
         return ChannelAffine(op);
+      case fb::OpCode::LAYER_NORM:
+        return LayerNorm(op);
       default:  // int8 ops (QUANTIZE, ...) are not float64 ops
         break;
     }
@@ -127,8 +129,18 @@ class Evaluator {
     const DenseMatrix* bias = Optional(op.inputs.at(3));
     const DenseMatrix* gated = Optional(op.inputs.at(4));
     const int64_t n = x.rows, cin = x.cols, cout = w.rows;
-    if (a.rows != n || a.cols != n || w.cols != 2 * cin) {
+    const int64_t width = op.has_root ? 2 * cin : cin;
+    if (a.rows != n || a.cols != n || w.cols != width) {
       throw ConvertError("internal: " + op.name + " operand shapes disagree");
+    }
+    // GCN: A^ = A with the diagonal set to 1, d = max(rowsum(A^), 1),
+    // agg_i = sum_j A^_ij x_j / sqrt(d_i d_j).
+    const bool gcn = op.aggregation == fb::Aggregation::GCN;
+    auto weight = [&](int64_t i, int64_t j) { return gcn && i == j ? 1.0 : a.at(i, j); };
+    std::vector<double> gcn_degree(static_cast<size_t>(n), 0.0);
+    for (int64_t i = 0; i < n && gcn; ++i) {
+      for (int64_t j = 0; j < n; ++j) gcn_degree[i] += weight(i, j);
+      gcn_degree[i] = std::max(gcn_degree[i], 1.0);
     }
     DenseMatrix y{n, cout, std::vector<double>(static_cast<size_t>(n * cout))};
     std::vector<double> features(static_cast<size_t>(2 * cin));
@@ -138,7 +150,10 @@ class Evaluator {
       const double divisor = op.aggregation == fb::Aggregation::MEAN ? std::max(degree, 1.0) : 1.0;
       for (int64_t c = 0; c < cin; ++c) {
         double sum = 0;
-        for (int64_t j = 0; j < n; ++j) sum += a.at(i, j) * x.at(j, c);
+        for (int64_t j = 0; j < n; ++j) {
+          sum += (gcn ? weight(i, j) / std::sqrt(gcn_degree[i] * gcn_degree[j]) : a.at(i, j)) *
+                 x.at(j, c);
+        }
         features[c] = sum / divisor;
         features[cin + c] = x.at(i, c);
       }
@@ -146,7 +161,7 @@ class Evaluator {
       for (int64_t o = 0; o < cout; ++o) {
         double v = bias ? bias->data[o] : 0.0;
         if (gated) v += std::min(degree, 1.0) * gated->data[o];
-        for (int64_t c = 0; c < 2 * cin; ++c) v += w.at(o, c) * features[c];
+        for (int64_t c = 0; c < width; ++c) v += w.at(o, c) * features[c];
         y.at(i, o) = v;
         norm += v * v;
       }
@@ -237,13 +252,39 @@ class Evaluator {
   void Readout(const LoweredOp& op) {
     const DenseMatrix& x = Get(op.inputs.at(0));
     DenseMatrix y{1, x.cols, std::vector<double>(static_cast<size_t>(x.cols))};
+    // MAXIMUM_PADDED: the graph padded with zero rows to max_nodes.
+    const bool padded = op.readout == fb::ReadoutMode::MAXIMUM_PADDED;
+    const bool max = op.readout == fb::ReadoutMode::MAXIMUM || padded;
+    if (padded && model_.max_nodes <= 0) {
+      throw ConvertError("internal: " + op.name + " pads to max_nodes, which the model lacks");
+    }
     for (int64_t c = 0; c < x.cols; ++c) {
-      double acc =
-          op.readout == fb::ReadoutMode::MAXIMUM ? -std::numeric_limits<double>::infinity() : 0.0;
+      double acc = max ? -std::numeric_limits<double>::infinity() : 0.0;
+      if (padded && x.rows < model_.max_nodes) acc = 0.0;
       for (int64_t i = 0; i < x.rows; ++i) {
-        acc = op.readout == fb::ReadoutMode::MAXIMUM ? std::max(acc, x.at(i, c)) : acc + x.at(i, c);
+        acc = max ? std::max(acc, x.at(i, c)) : acc + x.at(i, c);
       }
       y.at(0, c) = op.readout == fb::ReadoutMode::MEAN ? acc / static_cast<double>(x.rows) : acc;
+    }
+    Output(op, 0, std::move(y));
+  }
+
+  void LayerNorm(const LoweredOp& op) {
+    DenseMatrix y = Get(op.inputs.at(0));
+    const DenseMatrix* scale = Optional(op.inputs.at(1));
+    const DenseMatrix* shift = Optional(op.inputs.at(2));
+    for (int64_t i = 0; i < y.rows; ++i) {
+      double mean = 0, var = 0;
+      for (int64_t c = 0; c < y.cols; ++c) mean += y.at(i, c);
+      mean /= static_cast<double>(y.cols);
+      for (int64_t c = 0; c < y.cols; ++c) var += (y.at(i, c) - mean) * (y.at(i, c) - mean);
+      var /= static_cast<double>(y.cols);
+      for (int64_t c = 0; c < y.cols; ++c) {
+        double v = (y.at(i, c) - mean) / std::sqrt(var + op.epsilon);
+        if (scale) v *= scale->data[c];
+        if (shift) v += shift->data[c];
+        y.at(i, c) = v;
+      }
     }
     Output(op, 0, std::move(y));
   }

@@ -46,8 +46,10 @@ struct LoweredOp {
   std::vector<int32_t> outputs;
   fb::Activation activation = fb::Activation::NONE;     // GRAPH_CONV, LINEAR
   fb::Aggregation aggregation = fb::Aggregation::MEAN;  // GRAPH_CONV
+  bool has_root = true;                                 // GRAPH_CONV
   bool normalize = false;                               // GRAPH_CONV
   fb::ReadoutMode readout = fb::ReadoutMode::MEAN;      // READOUT
+  double epsilon = 1e-5;                                // LAYER_NORM
   std::string name;  // the PyTorch module it came from, for messages
 };
 
@@ -63,6 +65,9 @@ struct LoweredModel {
   int32_t input_features = -1;
   int32_t output = -1;
   fb::OutputKind output_kind = fb::OutputKind::LOG_PROBABILITIES;
+  // Metadata.max_nodes: the padding of MAXIMUM_PADDED readouts. The writer
+  // takes it from the config; the lowering sets it where it matters.
+  int32_t max_nodes = 0;
 
   // Appends a tensor and returns its index.
   int32_t AddConstant(std::string name, std::vector<int64_t> shape, std::vector<double> data);

@@ -5,6 +5,7 @@
 
 #include "converter/batchnorm_folding.h"
 #include "converter/state_dict.h"
+#include "converter/variant_lowering.h"
 
 namespace diffpool::converter {
 
@@ -225,6 +226,7 @@ class Lowerer {
 LoweredModel Lower(const ModelConfig& config, const TensorMap& tensors,
                    const LoweringOptions& options) {
   CheckStateDict(config, tensors);
+  if (config.variant != Variant::kPygDenseSage) return LowerVariant(config, tensors, options);
   return Lowerer(config, tensors, options).Run();
 }
 

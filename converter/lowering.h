@@ -10,7 +10,8 @@
 // (batchnorm_folding.h); the CONCAT outputs are pre-BatchNorm ReLU outputs and
 // their pending affine goes to the consumer (LINEAR, DIFF_POOL's z_scale /
 // z_shift, or lin1). The pooling and embedding blocks of a level read the same
-// inputs but are emitted as separate ops.
+// inputs but are emitted as separate ops. That is pyg_dense_sage; the other
+// variants (config.variant, variants.h) are lowered by variant_lowering.h.
 #ifndef DIFFPOOL_CONVERTER_LOWERING_H_
 #define DIFFPOOL_CONVERTER_LOWERING_H_
 

@@ -20,16 +20,25 @@ constexpr int kExitUsage = 2;
 constexpr int kExitRuntimeCheck = 3;
 
 constexpr char kUsage[] =
-    "usage: diffpool-convert --config config.json --weights model.safetensors --out model.dpm\n"
+    "usage: diffpool-convert (--config config.json | --preset NAME --max-nodes N)\n"
+    "                        --weights model.pt|model.safetensors --out model.dpm\n"
     "                        [--test-vectors graphs.json] [--max-test-vectors N]\n"
     "                        [--tolerance T] [--description TEXT] [--no-runtime-check]\n"
     "\n"
-    "Converts a DiffPool checkpoint (PyG dense DiffPool layout, docs/formats.md) into a\n"
+    "Converts a DiffPool checkpoint (PyG's dense DiffPool example, its GCN, GIN and\n"
+    "GraphConv variants, or the original DiffPool code; docs/converter.md) into a\n"
     "diffpool-rt model file. BatchNorm layers are folded in float64 into the ops that\n"
     "consume them; weights are stored as float32.\n"
     "\n"
-    "  --config PATH          architecture config (config.json)\n"
-    "  --weights PATH         state_dict as safetensors (F32 or F64)\n"
+    "  --config PATH          architecture config (config.json, docs/formats.md)\n"
+    "  --preset NAME          instead of --config: a variant's architecture, sizes read off\n"
+    "                         the checkpoint: pyg_dense_sage, pyg_dense_sage_rel_bias,\n"
+    "                         pyg_dense_gcn, pyg_dense_gin, pyg_dense_graph_conv,\n"
+    "                         rexying_diffpool\n"
+    "  --max-nodes N          with --preset: largest graph (the original code's padding)\n"
+    "  --task T               with --preset: classification (default) or regression\n"
+    "  --weights PATH         the state_dict: torch.save file (.pt, .pth) or safetensors,\n"
+    "                         recognized by content\n"
     "  --out PATH             model file to write (replaced atomically)\n"
     "  --test-vectors PATH    graphs.json; graphs with \"expected\" are checked against the\n"
     "                         lowered model in float64 and embedded as test vectors\n"
@@ -74,6 +83,7 @@ struct Arguments {
 
 Arguments ParseArguments(int argc, char** argv) {
   Arguments args;
+  bool has_task = false;
   for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
     std::string value;
@@ -93,6 +103,20 @@ Arguments ParseArguments(int argc, char** argv) {
       std::exit(kExitOk);
     } else if (flag == "--config") {
       args.convert.config_path = next();
+    } else if (flag == "--preset") {
+      args.convert.preset = next();
+    } else if (flag == "--max-nodes") {
+      args.convert.preset_max_nodes = static_cast<int32_t>(ParseInteger(flag, next()));
+      if (args.convert.preset_max_nodes < 1) UsageError(flag + " needs at least 1");
+    } else if (flag == "--task") {
+      const std::string task = next();
+      if (task != "classification" && task != "regression") {
+        UsageError("--task is classification or regression, got \"" + task + "\"");
+      }
+      args.convert.preset_task = task == "classification"
+                                     ? diffpool::converter::TaskKind::kClassification
+                                     : diffpool::converter::TaskKind::kRegression;
+      has_task = true;
     } else if (flag == "--weights") {
       args.convert.weights_path = next();
     } else if (flag == "--out") {
@@ -111,7 +135,12 @@ Arguments ParseArguments(int argc, char** argv) {
       UsageError("unknown argument \"" + flag + "\"");
     }
   }
-  if (args.convert.config_path.empty()) UsageError("--config is required");
+  const bool preset = !args.convert.preset.empty();
+  if (preset == !args.convert.config_path.empty()) UsageError("give --config or --preset");
+  if (preset && args.convert.preset_max_nodes == 0) UsageError("--preset needs --max-nodes");
+  if (!preset && (args.convert.preset_max_nodes != 0 || has_task)) {
+    UsageError("--max-nodes and --task go with --preset (a config file has max_nodes and task)");
+  }
   if (args.convert.weights_path.empty()) UsageError("--weights is required");
   if (args.convert.out_path.empty()) UsageError("--out is required");
   return args;
@@ -136,6 +165,7 @@ int main(int argc, char** argv) {
   for (const std::string& warning : report.warnings) {
     std::fprintf(stderr, "diffpool-convert: warning: %s\n", warning.c_str());
   }
+  for (const std::string& note : report.notes) std::printf("note: %s\n", note.c_str());
   std::printf("wrote %s: %zu bytes (%s %s)\n", args.convert.out_path.c_str(), report.file_bytes,
               kProducerName, ConverterVersion());
   std::printf("  ops %d, tensors %d (%d constant), parameters %lld\n", report.ops, report.tensors,

@@ -99,10 +99,14 @@ Offset<fb::Operator> WriteOperator(FlatBufferBuilder& fbb, const LoweredOp& op) 
   Offset<fb::GraphConvOptions> graph_conv = 0;
   Offset<fb::LinearOptions> linear = 0;
   Offset<fb::ReadoutOptions> readout = 0;
+  Offset<fb::LayerNormOptions> layer_norm = 0;
   switch (op.opcode) {
     case fb::OpCode::GRAPH_CONV:
-      graph_conv = fb::CreateGraphConvOptions(fbb, op.aggregation, /*has_root=*/true, op.normalize,
+      graph_conv = fb::CreateGraphConvOptions(fbb, op.aggregation, op.has_root, op.normalize,
                                               op.activation);
+      break;
+    case fb::OpCode::LAYER_NORM:
+      layer_norm = fb::CreateLayerNormOptions(fbb, static_cast<float>(op.epsilon));
       break;
     case fb::OpCode::LINEAR:
       linear = fb::CreateLinearOptions(fbb, op.activation);
@@ -114,7 +118,7 @@ Offset<fb::Operator> WriteOperator(FlatBufferBuilder& fbb, const LoweredOp& op) 
       break;
   }
   return fb::CreateOperatorDirect(fbb, op.opcode, &op.inputs, &op.outputs, graph_conv, linear,
-                                  readout);
+                                  readout, layer_norm);
 }
 
 Offset<fb::FeatureSpec> WriteFeatureSpec(FlatBufferBuilder& fbb, const ModelConfig& config) {
@@ -170,6 +174,11 @@ const char* ConverterVersion() { return DIFFPOOL_CONVERTER_VERSION; }
 
 std::vector<uint8_t> SerializeModel(const LoweredModel& model, const ModelConfig& config,
                                     const WriterOptions& options) {
+  if (model.max_nodes != 0 && model.max_nodes != config.max_nodes) {
+    throw ConvertError("internal: the model was lowered for max_nodes " +
+                       std::to_string(model.max_nodes) + ", the config has " +
+                       std::to_string(config.max_nodes));
+  }
   FlatBufferBuilder fbb(1 << 16);
   std::vector<Offset<fb::Buffer>> buffers;
   std::vector<Offset<fb::Tensor>> tensors;

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "converter/error.h"
+#include "converter/variants.h"
 
 namespace diffpool::converter {
 namespace {
@@ -76,6 +77,7 @@ void CheckValues(const std::string& name, const CheckpointTensor& tensor) {
 }  // namespace
 
 std::vector<ExpectedTensor> ExpectedStateDict(const ModelConfig& config) {
+  if (config.variant != Variant::kPygDenseSage) return VariantStateDict(config);
   std::vector<ExpectedTensor> expected;
   const int64_t hidden = config.hidden_channels;
   int64_t in = config.num_features;
@@ -133,11 +135,12 @@ void CheckStateDict(const ModelConfig& config, const TensorMap& tensors) {
     list("unexpected key(s):", unexpected, ", ");
     list("size mismatch for", mis_shaped, "\n  size mismatch for ");
     const int found = CheckpointLevels(tensors);
-    if (found != config.num_levels()) {
+    if (config.variant != Variant::kRexyingDiffpool && found != config.num_levels()) {
       out << "\n  hint: the checkpoint has " << found << " pooling level(s)";
       if (found > 0) out << " (gnn1_pool..gnn" << found << "_pool)";
       out << ", config.clusters has " << config.num_levels();
     }
+    out << StateDictHints(config, tensors);
     throw ConvertError(out.str());
   }
   for (const auto& [name, tensor] : tensors) CheckValues(name, tensor);

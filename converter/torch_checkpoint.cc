@@ -194,6 +194,7 @@ class CheckpointBuilder {
       throw ConvertError(where + "storage record " + Quoted(prefix_ + "/data/" + storage.storage_key) +
                          " is missing from the archive");
     }
+    StoredBytes(record->first, record->second);
     const uint64_t numel = static_cast<uint64_t>(storage.storage_numel);
     uint64_t bytes = 0;
     if (__builtin_mul_overflow(numel, element, &bytes) || bytes != record->second.size) {
@@ -291,7 +292,7 @@ TorchCheckpoint ParseTorchCheckpoint(const uint8_t* data, size_t size) {
   const ZipEntries entries = ParseZipArchive(data, size);
   const std::string prefix = ArchivePrefix(entries);
   if (auto it = entries.find(prefix + "/version"); it != entries.end()) {
-    const std::string version = Trimmed(it->second);
+    const std::string version = Trimmed(StoredBytes(it->first, it->second));
     if (version.empty() || version.size() > 3 ||
         version.find_first_not_of("0123456789") != std::string::npos || std::stoi(version) < 1 ||
         std::stoi(version) > 10) {
@@ -301,13 +302,14 @@ TorchCheckpoint ParseTorchCheckpoint(const uint8_t* data, size_t size) {
   }
   bool big_endian = false;
   if (auto it = entries.find(prefix + "/byteorder"); it != entries.end()) {
-    const std::string order = Trimmed(it->second);
+    const std::string order = Trimmed(StoredBytes(it->first, it->second));
     if (order != "little" && order != "big") {
       throw ConvertError("byteorder record " + Quoted(order) + " is neither \"little\" nor \"big\"");
     }
     big_endian = order == "big";
   }
-  const ZipEntry& pickle_entry = entries.at(prefix + "/data.pkl");
+  const ZipEntry& pickle_entry =
+      StoredBytes(prefix + "/data.pkl", entries.at(prefix + "/data.pkl"));
   const PickleData pickle =
       ParseTorchPickle(pickle_entry.data, static_cast<size_t>(pickle_entry.size));
   return CheckpointBuilder(entries, prefix, pickle, big_endian).Build();

@@ -152,6 +152,17 @@ bool LooksLikeZip(const uint8_t* data, size_t size) {
   return size >= 4 && Load(data, 4) == kLocalHeaderSignature;
 }
 
+const ZipEntry& StoredBytes(const std::string& name, const ZipEntry& entry) {
+  if (entry.method != 0) {
+    throw ConvertError("zip: entry \"" + name + "\" is compressed with " +
+                       MethodName(entry.method) +
+                       "; this reader takes STORED (uncompressed) entries only, which is what "
+                       "torch.save writes. Was the file re-zipped? Load and re-save it with "
+                       "torch.save, or unzip and re-zip it with `zip -0`.");
+  }
+  return entry;
+}
+
 uint32_t Crc32(const uint8_t* data, size_t size) {
   static const std::array<uint32_t, 256> kTable = [] {
     std::array<uint32_t, 256> table{};
@@ -207,13 +218,8 @@ ZipEntries ParseZipArchive(const uint8_t* data, size_t size_in) {
                    &compressed, &local);
     if (disk != 0 && disk != 0xffff) throw ConvertError("zip: multi-disk archives are not supported");
     if ((flags & 0x41) != 0) throw ConvertError(entry + " is encrypted");
-    if (method != 0) {
-      throw ConvertError(entry + " is compressed with " + MethodName(method) +
-                         "; this reader takes STORED (uncompressed) entries only, which is what "
-                         "torch.save writes. Was the file re-zipped? Load and re-save it with "
-                         "torch.save, or unzip and re-zip it with `zip -0`.");
-    }
-    if (compressed != uncompressed) {
+    if (method > 0xffff) throw ConvertError(entry + ": bad compression method");
+    if (method == 0 && compressed != uncompressed) {
       throw ConvertError(entry + ": stored entry with compressed size " +
                          std::to_string(compressed) + " != size " + std::to_string(uncompressed));
     }
@@ -232,17 +238,20 @@ ZipEntries ParseZipArchive(const uint8_t* data, size_t size_in) {
       throw ConvertError(entry + ": local header does not match the central directory");
     }
     const uint64_t begin = local + kLocalHeaderBytes + local_name_len + local_extra_len;
-    if (!Fits(begin, uncompressed, dir.offset)) {
+    if (!Fits(begin, compressed, dir.offset)) {
       throw ConvertError(entry + ": data [" + std::to_string(begin) + ", +" +
-                         std::to_string(uncompressed) + ") does not end before the central "
+                         std::to_string(compressed) + ") does not end before the central "
                          "directory at " + std::to_string(dir.offset));
     }
-    const uint32_t actual = Crc32(data + begin, static_cast<size_t>(uncompressed));
+    // Compressed data is never read, so only stored data has a CRC to check.
+    const uint32_t actual =
+        method == 0 ? Crc32(data + begin, static_cast<size_t>(compressed)) : static_cast<uint32_t>(crc);
     if (actual != crc) {
       throw ConvertError(entry + ": CRC-32 " + Hex(actual) + " does not match the recorded " +
                          Hex(crc) + " (the file is corrupt)");
     }
-    if (!entries.emplace(name, ZipEntry{data + begin, uncompressed}).second) {
+    if (!entries.emplace(name, ZipEntry{data + begin, compressed, static_cast<uint16_t>(method)})
+             .second) {
       throw ConvertError("zip: entry \"" + name + "\" appears twice");
     }
     p += record_len;

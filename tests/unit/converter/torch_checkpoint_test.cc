@@ -367,6 +367,9 @@ TEST_CASE("the zip container: compression, CRC, truncation, ZIP64 end records, o
         std::string::npos);
   CHECK(ErrorOf(BuildZip({{"m/data.pkl", pickle}, {"m/constants.pkl", pickle}}))
             .find("TorchScript") != std::string::npos);
+  // TorchScript archives compress their code: recognized before any read.
+  CHECK(ErrorOf(BuildZip({{"m/data.pkl", pickle}, {"m/code/m.py", {'x'}}}, deflate))
+            .find("TorchScript") != std::string::npos);
   CHECK(ErrorOf(BuildZip({{"a/data.pkl", pickle}, {"b/data.pkl", pickle}})).find("two data.pkl") !=
         std::string::npos);
   CHECK(ErrorOf(BuildZip({{"a/data.pkl", pickle}, {"a/data.pkl", pickle}})).find("appears twice") !=
