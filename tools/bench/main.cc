@@ -10,7 +10,6 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -399,21 +398,37 @@ int Main(int argc, char** argv) {
   // Outputs: finite, and against the set's expected values where it has them.
   Runner runner(interpreter, batch);
   const int32_t outputs = interpreter->num_outputs();
+  // Argmax agreement counts each graph of the set once.
   double max_diff = -1;
+  std::vector<int8_t> agrees(set.graphs.size(), -1);  // -1: no expected values
   for (const Batch& b : batches) {
     runner.Run(b);
     for (int32_t i = 0; i < batch; ++i) {
       const tools::GraphRecord& r = set.graphs[b.index[i]];
+      const float* row = runner.out().data() + static_cast<size_t>(i) * outputs;
       for (int32_t j = 0; j < outputs; ++j) {
-        const float v = runner.out()[static_cast<size_t>(i) * outputs + j];
-        if (!std::isfinite(v)) Fail("non-finite output for " + r.name);
+        if (!std::isfinite(row[j])) Fail("non-finite output for " + r.name);
         if (static_cast<size_t>(j) < r.expected.size()) {
-          max_diff = std::max(max_diff, std::fabs(v - r.expected[j]));
+          max_diff = std::max(max_diff, std::fabs(row[j] - r.expected[j]));
         }
+      }
+      if (r.expected.size() == static_cast<size_t>(outputs)) {
+        const auto best = std::max_element(row, row + outputs) - row;
+        const auto best_expected =
+            std::max_element(r.expected.begin(), r.expected.end()) - r.expected.begin();
+        agrees[b.index[i]] = best == best_expected;
       }
     }
   }
-  if (max_diff >= 0) report += Format("outputs: max |output - expected| %.3g\n", max_diff);
+  int32_t compared = 0, agreeing = 0;
+  for (int8_t a : agrees) {
+    compared += a >= 0;
+    agreeing += a == 1;
+  }
+  if (max_diff >= 0) {
+    report += Format("outputs: max |output - expected| %.3g; argmax agrees on %d of %d graphs\n",
+                     max_diff, agreeing, compared);
+  }
 
   // Warm-up, then the timed runs.
   size_t next = 0, warmup_runs = 0;
@@ -546,8 +561,10 @@ int Main(int argc, char** argv) {
                 "\"arena_bytes\": %zu, \"arena_used_bytes\": %zu, \"model_bytes\": %zu",
                 first_init_us, init_stats.median, init_stats.min, created.arena_bytes,
                 interpreter->arena_used_bytes(), model.size_bytes());
-    j += max_diff >= 0 ? Format(", \"max_abs_diff_expected\": %.6g", max_diff)
-                       : std::string(", \"max_abs_diff_expected\": null");
+    j += max_diff >= 0 ? Format(", \"max_abs_diff_expected\": %.6g, \"argmax_agreement\": "
+                                "[%d, %d]", max_diff, agreeing, compared)
+                       : std::string(", \"max_abs_diff_expected\": null, "
+                                     "\"argmax_agreement\": null");
     j += Format(", \"warmup_calls\": %zu, \"latency_us\": %s, \"per_graph_median_us\": %.4f, "
                 "\"throughput_graphs_per_s\": %.2f", warmup_runs, StatsJson(stats).c_str(),
                 per_graph_median, throughput);
