@@ -65,6 +65,9 @@ expect(batched["threads"] == 2 and batched["batch_default"] and batched["batch"]
 graphs = load("graphs.json")
 expect(graphs["max_abs_diff_expected"] is not None and graphs["max_abs_diff_expected"] <= 1e-4,
        f"graphs: outputs differ from the reference by {graphs['max_abs_diff_expected']}")
+agree, total = graphs["argmax_agreement"]
+expect(total == graphs["graphs"]["count"] and agree == total,
+       f"graphs: predicted class differs from the reference on {total - agree} of {total} graphs")
 gemm = load("gemm.json")
 expect(gemm["best_gflops"] >= gemm["median_gflops"] > 0 and gemm["m"] == 64, "gemm report")
 if problems:
