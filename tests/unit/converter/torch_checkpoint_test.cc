@@ -214,7 +214,8 @@ TEST_CASE("the shipped MUTAG model.pt holds exactly the tensors of model.safeten
   REQUIRE(a.tensors.size() == b.tensors.size());
   REQUIRE(a.tensors.size() > 50);
   for (const auto& [name, tensor] : b.tensors) {
-    INFO(name);
+    const std::string& key = name;  // clang 14: lambdas (INFO) cannot capture a structured binding
+    INFO(key);
     REQUIRE(a.tensors.count(name) == 1);
     CHECK(a.tensors.at(name).shape == tensor.shape);
     CHECK(a.tensors.at(name).values == tensor.values);
