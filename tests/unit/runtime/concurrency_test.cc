@@ -2,7 +2,9 @@
 // loaded Model shared by 8 threads, each with its own Interpreter and arena,
 // creating, running, reading assignments, self-testing and destroying at the
 // same time; every output and assignment bit-identical to a single-threaded
-// run. Built and run under ThreadSanitizer by scripts/sanitize.sh tsan.
+// run; likewise with interpreters that split their GEMMs over their own
+// thread pools. Built and run under ThreadSanitizer by scripts/sanitize.sh
+// tsan.
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -11,6 +13,8 @@
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include <pthreadpool.h>
 
 #include "common/model_builder.h"
 #include "common/reference_evaluator.h"
@@ -161,6 +165,131 @@ TEST_CASE("8 threads share one Model, each with its own interpreter: bit-identic
     }
   }
   CHECK(compared == kThreads * kRounds * static_cast<int>(graphs.size()));
+}
+
+TEST_CASE("interpreters on their own thread pools, concurrently: bit-identical results") {
+  // XNNPACK splits each GEMM over the pool's threads by output tile, so
+  // every value is computed by the same kernel call as without a pool.
+  constexpr int kPooled = 4;
+  const std::vector<GraphData> graphs = Graphs();
+  const std::vector<uint8_t> file = testing::BuildTwoLevelModel(43);
+  AlignedBuffer bytes(file.size());
+  std::memcpy(bytes.data(), file.data(), file.size());
+  Model model;
+  REQUIRE(Model::Load(bytes.data(), bytes.size(), &model) == Status::kOk);
+  std::vector<std::vector<Result>> results(kPooled, std::vector<Result>(graphs.size()));
+  std::vector<Status> failures(kPooled, Status::kOk);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kPooled; ++t) {
+    threads.emplace_back([&, t] {
+      pthreadpool_t pool = pthreadpool_create(2);
+      InterpreterOptions options;
+      options.keep_assignments = true;
+      options.threadpool = pool;
+      size_t arena_bytes = 0;
+      Status status = Interpreter::ArenaBytes(model, options, &arena_bytes);
+      AlignedBuffer arena(arena_bytes);
+      Interpreter* interpreter = nullptr;
+      if (status == Status::kOk) {
+        status = Interpreter::Create(model, options, arena.data(), arena_bytes, &interpreter);
+      }
+      for (size_t i = 0; i < graphs.size() && status == Status::kOk; ++i) {
+        const size_t g = (i + static_cast<size_t>(t) * 7) % graphs.size();
+        status = RunOne(interpreter, graphs[g], &results[t][g]);
+      }
+      failures[t] = status;
+      Interpreter::Destroy(interpreter);
+      pthreadpool_destroy(pool);
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  InterpreterOptions options;
+  options.keep_assignments = true;
+  testing::TestInterpreter single(file, options);
+  REQUIRE(single.status() == Status::kOk);
+  for (size_t g = 0; g < graphs.size(); ++g) {
+    Result expected;
+    REQUIRE(RunOne(single.get(), graphs[g], &expected) == Status::kOk);
+    for (int t = 0; t < kPooled; ++t) {
+      CAPTURE(t);
+      CAPTURE(g);
+      CHECK(failures[t] == Status::kOk);
+      CHECK(SameBits(results[t][g], expected));
+    }
+  }
+}
+
+TEST_CASE("batches on thread pools, concurrently: each graph bit-identical to a lone Run") {
+  // Batches of 4 graphs (up to 112 node rows) split the aggregation into
+  // row tiles and the dense levels into one task per graph, so the runtime's
+  // own kernels run on the pool's worker threads (under TSan: the
+  // happens-before of those fork-joins must be visible, see parallel.h).
+  constexpr int kPooled = 3, kBatch = 4;
+  const std::vector<GraphData> graphs = Graphs();
+  const std::vector<uint8_t> file = testing::BuildTwoLevelModel(44);
+  AlignedBuffer bytes(file.size());
+  std::memcpy(bytes.data(), file.data(), file.size());
+  Model model;
+  REQUIRE(Model::Load(bytes.data(), bytes.size(), &model) == Status::kOk);
+  const size_t batches = graphs.size() / kBatch;
+  std::vector<std::vector<Result>> results(kPooled, std::vector<Result>(batches * kBatch));
+  std::vector<Status> failures(kPooled, Status::kOk);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kPooled; ++t) {
+    threads.emplace_back([&, t] {
+      pthreadpool_t pool = pthreadpool_create(2);
+      InterpreterOptions options;
+      options.keep_assignments = true;
+      options.threadpool = pool;
+      options.max_batch_graphs = kBatch;
+      size_t arena_bytes = 0;
+      Status status = Interpreter::ArenaBytes(model, options, &arena_bytes);
+      AlignedBuffer arena(arena_bytes);
+      Interpreter* interpreter = nullptr;
+      if (status == Status::kOk) {
+        status = Interpreter::Create(model, options, arena.data(), arena_bytes, &interpreter);
+      }
+      for (size_t i = 0; i < batches && status == Status::kOk; ++i) {
+        const size_t b = (i + static_cast<size_t>(t)) % batches;
+        Graph batch[kBatch];
+        for (int j = 0; j < kBatch; ++j) {
+          const GraphData& g = graphs[b * kBatch + j];
+          batch[j] = Graph{g.num_nodes, testing::kTwoLevelFeatures, g.features.data(),
+                           static_cast<int32_t>(g.src.size()), g.src.data(), g.dst.data()};
+        }
+        float out[kBatch * kOutputs];
+        status = interpreter->RunBatch(batch, kBatch, out, kBatch * kOutputs);
+        for (int j = 0; j < kBatch && status == Status::kOk; ++j) {
+          Result& r = results[t][b * kBatch + j];
+          std::memcpy(r.out, out + j * kOutputs, sizeof(r.out));
+          for (int32_t l = 0; l < 2 && status == Status::kOk; ++l) {
+            const float* data = nullptr;
+            int32_t rows = 0, cols = 0;
+            status = interpreter->GetAssignment(l, &data, &rows, &cols, j);
+            if (status == Status::kOk) r.s[l].assign(data, data + static_cast<size_t>(rows) * cols);
+          }
+        }
+      }
+      failures[t] = status;
+      Interpreter::Destroy(interpreter);
+      pthreadpool_destroy(pool);
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  InterpreterOptions options;
+  options.keep_assignments = true;
+  testing::TestInterpreter single(file, options);
+  REQUIRE(single.status() == Status::kOk);
+  for (size_t g = 0; g < batches * kBatch; ++g) {
+    Result expected;
+    REQUIRE(RunOne(single.get(), graphs[g], &expected) == Status::kOk);
+    for (int t = 0; t < kPooled; ++t) {
+      CAPTURE(t);
+      CAPTURE(g);
+      CHECK(failures[t] == Status::kOk);
+      CHECK(SameBits(results[t][g], expected));
+    }
+  }
 }
 
 TEST_CASE("the C API under 8 threads: one model handle, one interpreter per thread") {
