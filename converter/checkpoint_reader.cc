@@ -17,24 +17,30 @@ Checkpoint ParseCheckpoint(const uint8_t* data, size_t size) {
     checkpoint.notes = std::move(torch.notes);
     return checkpoint;
   }
-  if (size >= 9 && data[8] == '{') {
-    checkpoint.format = "safetensors";
-    checkpoint.tensors = ParseSafetensors(data, size).tensors;
-    return checkpoint;
-  }
-  if (size >= 2 && data[0] == 0x80 && data[1] <= 5) {
+  const bool safetensors_like = size >= 9 && data[8] == '{';
+  if (!safetensors_like && size >= 2 && data[0] == 0x80 && data[1] <= 5) {
     throw ConvertError(
         "this is a pickle stream, PyTorch's legacy checkpoint format (torch.save before "
         "PyTorch 1.6, or with _use_new_zipfile_serialization=False); a legacy file would have to "
         "be unpickled with its storages, which this reader does not do. Re-save it with a "
         "current PyTorch: torch.save(torch.load(path), new_path)");
   }
-  if (size >= 262 && std::memcmp(data + 257, "ustar", 5) == 0) {
+  if (!safetensors_like && size >= 262 && std::memcmp(data + 257, "ustar", 5) == 0) {
     throw ConvertError("this is a tar archive, PyTorch's oldest checkpoint format; re-save it "
                        "with a current PyTorch: torch.save(torch.load(path), new_path)");
   }
-  throw ConvertError("not a checkpoint format diffpool-convert reads: expected a torch.save zip "
-                     "archive (.pt, .pth) or safetensors");
+  // Anything else is read as safetensors, whose errors are precise for a
+  // damaged safetensors file; said to be neither format when it does not
+  // even start like one.
+  checkpoint.format = "safetensors";
+  try {
+    checkpoint.tensors = ParseSafetensors(data, size).tensors;
+  } catch (const ConvertError& e) {
+    if (safetensors_like) throw;
+    throw ConvertError(std::string(e.what()) +
+                       " (the file is neither a torch.save zip archive (.pt, .pth) nor safetensors)");
+  }
+  return checkpoint;
 }
 
 }  // namespace diffpool::converter

@@ -53,7 +53,8 @@ TEST_CASE("torch.save files: readable ones equal their twins, the others are ref
     CHECK(pt.format == "torch.save zip");
     REQUIRE(pt.tensors.size() == twin.tensors.size());
     for (const auto& [name, tensor] : twin.tensors) {
-      CAPTURE(name);
+      const std::string& key = name;  // clang 14: lambdas (CAPTURE) cannot capture a structured binding
+      CAPTURE(key);
       REQUIRE(pt.tensors.count(name) == 1);
       const CheckpointTensor& got = pt.tensors.at(name);
       CHECK(got.shape == tensor.shape);

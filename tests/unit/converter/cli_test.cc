@@ -81,14 +81,14 @@ TEST_CASE("--help prints usage and exits 0") {
   const Inputs in;
   const Result r = RunCli(in.dir, "--help");
   CHECK(r.exit_code == 0);
-  CHECK(Contains(r.output, "usage: diffpool-convert --config"));
+  CHECK(Contains(r.output, "usage: diffpool-convert (--config config.json | --preset NAME"));
 }
 
 TEST_CASE("bad arguments exit 2 and say what is wrong") {
   const Inputs in;
   Result r = RunCli(in.dir, "");
   CHECK(r.exit_code == 2);
-  CHECK(Contains(r.output, "--config is required"));
+  CHECK(Contains(r.output, "give --config or --preset"));
   r = RunCli(in.dir, in.Args() + " --bogus");
   CHECK(r.exit_code == 2);
   CHECK(Contains(r.output, "unknown argument \"--bogus\""));
