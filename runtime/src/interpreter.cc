@@ -60,18 +60,27 @@ struct Limits {
 
 constexpr int32_t kMaxBatchGraphs = 1 << 16;
 
-// Every buffer size derived from the model and the limits (activations,
-// GEMM inputs [aggregate | x | gate], op scratch, XNNPACK's packed weights)
-// is at most rows x (2 x columns + 64) x 8 bytes + 1 MiB, with rows the
-// largest row count (or columns + 64) and columns the largest dimension of
-// any tensor. Those sizes are computed in size_t without overflow checks, so
-// the limits are refused unless the bound times the number of buffers fits
-// in size_t: nothing wraps on 32-bit targets (a model that loads on them may
-// still need more than they can address), and sums stay checked elsewhere.
+// Every buffer size derived from the model and the limits is computed in
+// size_t without overflow checks, and each is at most one of
+//   rows x (2 x columns + 64) x 8 bytes: activations, GEMM inputs
+//     [aggregate | x | gate], op scratch, DIFF_POOL's k x C, with rows the
+//     largest row count (batch nodes, graphs, clusters x graphs) and columns
+//     the widest activation;
+//   (d0 + 64) x (d1 + 64) x 8 bytes: XNNPACK's packed copy of a [d0, d1]
+//     weight (rounded up to its tiles) and the init-time [W | gate];
+// plus 1 MiB. Limits are refused unless that bound times the number of
+// buffers fits in size_t: nothing wraps on 32-bit targets (a model that loads
+// there may still need more than they address); sums stay checked elsewhere.
 bool SizesFitAddressSpace(const fb::Model* model, const Limits& limits) {
-  uint64_t columns = 1;
+  uint64_t columns = 1, weights = 0;
   for (const fb::Tensor* t : *model->tensors()) {
-    for (const int32_t d : *t->shape()) columns = d > 0 && uint64_t(d) > columns ? d : columns;
+    const auto* shape = t->shape();
+    if (!IsConstant(t)) {
+      columns = uint64_t(Columns(t)) > columns ? uint64_t(Columns(t)) : columns;
+    } else if (shape->size() == 2) {
+      const uint64_t packed = (uint64_t(shape->Get(0)) + 64) * (uint64_t(shape->Get(1)) + 64) * 8;
+      weights = packed > weights ? packed : weights;
+    }
   }
   uint64_t rows = limits.max_batch_nodes > limits.max_batch_graphs ? limits.max_batch_nodes
                                                                    : limits.max_batch_graphs;
@@ -79,9 +88,9 @@ bool SizesFitAddressSpace(const fb::Model* model, const Limits& limits) {
     const uint64_t clusters = uint64_t(LevelClusters(model, l)) * limits.max_batch_graphs;
     rows = clusters > rows ? clusters : rows;
   }
-  if (columns + 64 > rows) rows = columns + 64;
-  // The verifier bounds columns by 2^16 and rows by 2^31: no uint64 overflow.
-  const uint64_t per_buffer = rows * (2 * columns + 64) * 8 + (uint64_t{1} << 20);
+  // The verifier bounds dimensions by 2^16 and rows by 2^31: no uint64 overflow.
+  const uint64_t activations = rows * (2 * columns + 64) * 8;
+  const uint64_t per_buffer = (activations > weights ? activations : weights) + (uint64_t{1} << 20);
   const uint64_t buffers = uint64_t(model->tensors()->size()) + 2 * model->operators()->size() + 16;
   return per_buffer <= uint64_t{SIZE_MAX} / buffers;
 }
