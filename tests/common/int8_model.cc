@@ -88,10 +88,9 @@ class Int8Writer {
                       ? fb::CreateGraphConvOptions(b, fb::Aggregation::MEAN, true, false, act)
                       : 0;
       auto linear = op.opcode == fb::OpCode::LINEAR ? fb::CreateLinearOptions(b, act) : 0;
-      auto readout =
-          op.opcode == fb::OpCode::READOUT ? fb::CreateReadoutOptions(b, op.readout) : 0;
-      ops.push_back(fb::CreateOperatorDirect(b, op.opcode, &op.inputs, &op.outputs, conv, linear,
-                                             readout));
+      auto readout = op.opcode == fb::OpCode::READOUT ? fb::CreateReadoutOptions(b, op.readout) : 0;
+      ops.push_back(
+          fb::CreateOperatorDirect(b, op.opcode, &op.inputs, &op.outputs, conv, linear, readout));
     }
     std::vector<flatbuffers::Offset<fb::Level>> levels = {fb::CreateLevel(b, clusters, assignment)};
     auto spec = fb::CreateFeatureSpecDirect(b, features, "test");
@@ -142,8 +141,8 @@ std::vector<uint8_t> BuildInt8Model(const Int8ModelOptions& options) {
   const int32_t input = w.Activation(DataType::FLOAT32, 3, RowDomain::NODES);
   const int32_t q = w.Activation(DataType::INT8, 3, RowDomain::NODES, 1.0f / 32, 0);
   w.AddOp({OpCode::QUANTIZE, {input}, {q}});
-  const int32_t h1 = w.Activation(DataType::INT8, 6, RowDomain::NODES, options.h1_scale,
-                                  options.h1_zero_point);
+  const int32_t h1 =
+      w.Activation(DataType::INT8, 6, RowDomain::NODES, options.h1_scale, options.h1_zero_point);
   w.AddOp({OpCode::GRAPH_CONV, {q, -1, w.Weights(6, 6), w.Bias(6), -1}, {h1}, true});
   const int32_t logits = w.Activation(DataType::INT8, 2, RowDomain::NODES, 0.1f, 0);
   w.AddOp({OpCode::GRAPH_CONV, {h1, -1, w.Weights(2, 12), -1, -1}, {logits}});
@@ -151,15 +150,16 @@ std::vector<uint8_t> BuildInt8Model(const Int8ModelOptions& options) {
   w.AddOp({OpCode::SOFTMAX, {logits}, {s}});
   const int32_t h = w.Activation(DataType::INT8, 6, RowDomain::CLUSTERS, 0.05f, -10);
   const int32_t a = w.Activation(DataType::FLOAT32, 2, RowDomain::CLUSTERS);
-  w.AddOp({OpCode::DIFF_POOL, {s, h1, -1, w.Floats(6, 0.5f, 1.5f), w.Floats(6, -0.2f, 0.2f)},
-           {h, a}});
+  w.AddOp(
+      {OpCode::DIFF_POOL, {s, h1, -1, w.Floats(6, 0.5f, 1.5f), w.Floats(6, -0.2f, 0.2f)}, {h, a}});
   // Same quantization as H, so CONCAT can copy bytes.
   const int32_t h2 = w.Activation(DataType::INT8, 4, RowDomain::CLUSTERS, 0.05f, -10);
   w.AddOp({OpCode::GRAPH_CONV, {h, a, w.Weights(4, 12), w.Bias(4), -1}, {h2}, true});
   const int32_t cat = w.Activation(DataType::INT8, 10, RowDomain::CLUSTERS, 0.05f, -10);
   w.AddOp({OpCode::CONCAT, {h, h2}, {cat}});
   const int32_t affine = w.Activation(DataType::INT8, 10, RowDomain::CLUSTERS, 0.06f, 3);
-  w.AddOp({OpCode::CHANNEL_AFFINE, {cat, w.Floats(10, 0.5f, 1.5f), w.Floats(10, -0.3f, 0.3f)},
+  w.AddOp({OpCode::CHANNEL_AFFINE,
+           {cat, w.Floats(10, 0.5f, 1.5f), w.Floats(10, -0.3f, 0.3f)},
            {affine}});
   const int32_t pooled = w.Activation(DataType::INT8, 10, RowDomain::GRAPH, 0.06f, 3);
   Int8Writer::Op readout{OpCode::READOUT, {affine}, {pooled}};

@@ -4,9 +4,8 @@
 
 namespace diffpool::testing {
 
-std::vector<uint8_t> BuildTwoLevelModel(
-    uint32_t seed, bool regression,
-    const std::vector<ModelBuilder::TestGraph>& test_graphs) {
+std::vector<uint8_t> BuildTwoLevelModel(uint32_t seed, bool regression,
+                                        const std::vector<ModelBuilder::TestGraph>& test_graphs) {
   using fb::Activation;
   using fb::Aggregation;
   using fb::OpCode;
@@ -18,8 +17,13 @@ std::vector<uint8_t> BuildTwoLevelModel(
   const int32_t l0 = m.AddLevel(4), l1 = m.AddLevel(2);
   // Level 0 (nodes, the input graph's edge list).
   const int32_t h1 = m.Activation(RowDomain::NODES, 8, 0, "h1");
-  m.AddOp({OpCode::GRAPH_CONV, {m.input(), -1, w({8, 14}), w({8}), w({8})}, {h1},
-           Aggregation::MEAN, true, false, Activation::RELU});
+  m.AddOp({OpCode::GRAPH_CONV,
+           {m.input(), -1, w({8, 14}), w({8}), w({8})},
+           {h1},
+           Aggregation::MEAN,
+           true,
+           false,
+           Activation::RELU});
   const int32_t logits1 = m.Activation(RowDomain::NODES, 4, 0, "s1_logits");
   m.AddOp({OpCode::GRAPH_CONV, {h1, -1, w({4, 16}), w({4}), -1}, {logits1}, Aggregation::SUM});
   const int32_t s1 = m.Activation(RowDomain::NODES, 4, 0, "S1");
@@ -30,8 +34,13 @@ std::vector<uint8_t> BuildTwoLevelModel(
   m.AddOp({OpCode::DIFF_POOL, {s1, h1, -1, w({8}), w({8})}, {p1, a1}});
   // Level 1 (4 clusters, dense adjacency).
   const int32_t h2 = m.Activation(RowDomain::CLUSTERS, 6, l0, "h2");
-  m.AddOp({OpCode::GRAPH_CONV, {p1, a1, w({6, 16}), w({6}), w({6})}, {h2}, Aggregation::MEAN,
-           true, false, Activation::RELU});
+  m.AddOp({OpCode::GRAPH_CONV,
+           {p1, a1, w({6, 16}), w({6}), w({6})},
+           {h2},
+           Aggregation::MEAN,
+           true,
+           false,
+           Activation::RELU});
   const int32_t logits2 = m.Activation(RowDomain::CLUSTERS, 2, l0, "s2_logits");
   m.AddOp({OpCode::GRAPH_CONV, {h2, a1, w({2, 6}), -1, -1}, {logits2}, Aggregation::SUM, false});
   const int32_t s2 = m.Activation(RowDomain::CLUSTERS, 2, l0, "S2");
@@ -42,7 +51,12 @@ std::vector<uint8_t> BuildTwoLevelModel(
   m.AddOp({OpCode::DIFF_POOL, {s2, h2, a1, -1, -1}, {p2, a2}});
   // Level 2 (2 clusters) and the head.
   const int32_t h3 = m.Activation(RowDomain::CLUSTERS, 5, l1, "h3");
-  m.AddOp({OpCode::GRAPH_CONV, {p2, a2, w({5, 12}), -1, -1}, {h3}, Aggregation::MEAN, true, true,
+  m.AddOp({OpCode::GRAPH_CONV,
+           {p2, a2, w({5, 12}), -1, -1},
+           {h3},
+           Aggregation::MEAN,
+           true,
+           true,
            Activation::RELU});
   const int32_t cat = m.Activation(RowDomain::CLUSTERS, 11, l1, "cat");
   m.AddOp({OpCode::CONCAT, {p2, h3}, {cat}});
@@ -53,7 +67,12 @@ std::vector<uint8_t> BuildTwoLevelModel(
   readout.readout = fb::ReadoutMode::MAXIMUM;
   m.AddOp(readout);
   const int32_t hidden = m.Activation(RowDomain::GRAPH, 6, 0, "lin1");
-  m.AddOp({OpCode::LINEAR, {pooled, w({6, 11}), w({6})}, {hidden}, Aggregation::MEAN, true, false,
+  m.AddOp({OpCode::LINEAR,
+           {pooled, w({6, 11}), w({6})},
+           {hidden},
+           Aggregation::MEAN,
+           true,
+           false,
            Activation::RELU});
   const int32_t logits = m.Activation(RowDomain::GRAPH, 2, 0, "lin2");
   m.AddOp({OpCode::LINEAR, {hidden, w({2, 6}), -1}, {logits}});

@@ -18,8 +18,9 @@ constexpr int32_t kTwoLevelMaxNodes = 28;
 // levels' assignments), outputs 2; random weights from `seed`. Regression:
 // VALUES output without the final LOG_SOFTMAX. Test graphs become the file's
 // test vectors.
-std::vector<uint8_t> BuildTwoLevelModel(uint32_t seed, bool regression = false,
-                                        const std::vector<ModelBuilder::TestGraph>& test_graphs = {});
+std::vector<uint8_t> BuildTwoLevelModel(
+    uint32_t seed, bool regression = false,
+    const std::vector<ModelBuilder::TestGraph>& test_graphs = {});
 
 }  // namespace diffpool::testing
 

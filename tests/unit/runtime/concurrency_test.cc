@@ -6,6 +6,7 @@
 // thread pools. Built and run under ThreadSanitizer by scripts/sanitize.sh
 // tsan.
 #include <doctest/doctest.h>
+#include <pthreadpool.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -13,8 +14,6 @@
 #include <mutex>
 #include <thread>
 #include <vector>
-
-#include <pthreadpool.h>
 
 #include "common/model_builder.h"
 #include "common/reference_evaluator.h"
@@ -67,8 +66,9 @@ std::vector<GraphData> Graphs() {
 }
 
 Status RunOne(Interpreter* interpreter, const GraphData& g, Result* result) {
-  const Graph graph{g.num_nodes, testing::kTwoLevelFeatures, g.features.data(),
-                    static_cast<int32_t>(g.src.size()), g.src.data(), g.dst.data()};
+  const Graph graph{g.num_nodes,       testing::kTwoLevelFeatures,
+                    g.features.data(), static_cast<int32_t>(g.src.size()),
+                    g.src.data(),      g.dst.data()};
   const Status status = interpreter->Run(graph, result->out, kOutputs);
   if (status != Status::kOk) return status;
   for (int32_t l = 0; l < 2; ++l) {
@@ -112,8 +112,7 @@ TEST_CASE("8 threads share one Model, each with its own interpreter: bit-identic
   options.keep_assignments = true;
 
   StartLine start;
-  std::vector<std::vector<Result>> results(kThreads,
-                                           std::vector<Result>(graphs.size() * kRounds));
+  std::vector<std::vector<Result>> results(kThreads, std::vector<Result>(graphs.size() * kRounds));
   std::vector<Status> failures(kThreads, Status::kOk);
   std::vector<float> self_test_diff(kThreads, -1.0f);
   std::vector<std::thread> threads;
@@ -254,8 +253,9 @@ TEST_CASE("batches on thread pools, concurrently: each graph bit-identical to a 
         Graph batch[kBatch];
         for (int j = 0; j < kBatch; ++j) {
           const GraphData& g = graphs[b * kBatch + j];
-          batch[j] = Graph{g.num_nodes, testing::kTwoLevelFeatures, g.features.data(),
-                           static_cast<int32_t>(g.src.size()), g.src.data(), g.dst.data()};
+          batch[j] = Graph{g.num_nodes,       testing::kTwoLevelFeatures,
+                           g.features.data(), static_cast<int32_t>(g.src.size()),
+                           g.src.data(),      g.dst.data()};
         }
         float out[kBatch * kOutputs];
         status = interpreter->RunBatch(batch, kBatch, out, kBatch * kOutputs);
@@ -299,8 +299,8 @@ TEST_CASE("the C API under 8 threads: one model handle, one interpreter per thre
   std::memcpy(bytes.data(), file.data(), file.size());
   alignas(16) unsigned char storage[DIFFPOOL_MODEL_STORAGE_BYTES];
   diffpool_model* model = nullptr;
-  REQUIRE(diffpool_model_load(bytes.data(), bytes.size(), storage, sizeof(storage), &model,
-                              nullptr, 0) == DIFFPOOL_OK);
+  REQUIRE(diffpool_model_load(bytes.data(), bytes.size(), storage, sizeof(storage), &model, nullptr,
+                              0) == DIFFPOOL_OK);
   std::vector<GraphData> small;  // the all-ops model takes 3 features
   for (int i = 0; i < 16; ++i) small.push_back(testing::RandomGraph(1 + i, 3, 0.3, i));
   std::vector<std::vector<float>> outputs(kThreads, std::vector<float>(small.size() * kOutputs));
@@ -318,9 +318,10 @@ TEST_CASE("the C API under 8 threads: one model handle, one interpreter per thre
                                                  &interpreter, nullptr, 0) != DIFFPOOL_OK;
       for (size_t i = 0; i < small.size() && interpreter != nullptr; ++i) {
         const size_t g = (i + t) % small.size();
-        const diffpool_graph graph{small[g].num_nodes, 3, small[g].features.data(),
-                                   static_cast<int32_t>(small[g].src.size()), small[g].src.data(),
-                                   small[g].dst.data()};
+        const diffpool_graph graph{
+            small[g].num_nodes,       3,
+            small[g].features.data(), static_cast<int32_t>(small[g].src.size()),
+            small[g].src.data(),      small[g].dst.data()};
         failures[t] += diffpool_interpreter_run(interpreter, &graph, &outputs[t][g * kOutputs],
                                                 kOutputs, nullptr) != DIFFPOOL_OK;
       }
@@ -332,9 +333,9 @@ TEST_CASE("the C API under 8 threads: one model handle, one interpreter per thre
   REQUIRE(single.status() == Status::kOk);
   for (size_t g = 0; g < small.size(); ++g) {
     float out[kOutputs];
-    const Graph graph{small[g].num_nodes, 3, small[g].features.data(),
-                      static_cast<int32_t>(small[g].src.size()), small[g].src.data(),
-                      small[g].dst.data()};
+    const Graph graph{small[g].num_nodes,       3,
+                      small[g].features.data(), static_cast<int32_t>(small[g].src.size()),
+                      small[g].src.data(),      small[g].dst.data()};
     REQUIRE(single->Run(graph, out, kOutputs) == Status::kOk);
     for (int t = 0; t < kThreads; ++t) {
       CAPTURE(t);

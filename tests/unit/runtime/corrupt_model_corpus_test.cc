@@ -74,12 +74,13 @@ void RunLoaded(const Model& model, Tally* tally) {
   }
   AlignedBuffer arena(bytes);
   Interpreter* interpreter = nullptr;
-  REQUIRE_MESSAGE(Interpreter::Create(model, options, arena.data(), bytes, &interpreter,
-                                      &message) == kOk,
-                  message.text);
+  REQUIRE_MESSAGE(
+      Interpreter::Create(model, options, arena.data(), bytes, &interpreter, &message) == kOk,
+      message.text);
   const int32_t f = model.num_features(), n = options.max_nodes;
   std::vector<float> features(static_cast<size_t>(n) * f);
-  for (size_t i = 0; i < features.size(); ++i) features[i] = 0.5f - 0.25f * static_cast<float>(i % 4);
+  for (size_t i = 0; i < features.size(); ++i)
+    features[i] = 0.5f - 0.25f * static_cast<float>(i % 4);
   std::vector<int32_t> src, dst;
   for (int32_t i = 0; i + 1 < n; ++i) {
     src.insert(src.end(), {i, i + 1});
@@ -132,17 +133,17 @@ void Check(const std::string& klass, const std::string& what, const std::vector<
 // One patchable field of a model file, located through the accessors.
 struct Site {
   enum class Kind {
-    kIndex,        // int32 index; outside [lo, hi] must be kModelInvalid
-    kDim,          // shape element or other count tied to other fields: any change invalid
-    kRange,        // int32 with valid range [lo, hi]: inside loads, outside kModelInvalid
-    kEnum,         // uint8 enum; outside [lo, hi] invalid or unsupported
-    kBool,         // uint8
+    kIndex,  // int32 index; outside [lo, hi] must be kModelInvalid
+    kDim,    // shape element or other count tied to other fields: any change invalid
+    kRange,  // int32 with valid range [lo, hi]: inside loads, outside kModelInvalid
+    kEnum,   // uint8 enum; outside [lo, hi] invalid or unsupported
+    kBool,   // uint8
     kSchemaVersion,
     kRuntimeVersion,
-    kFloat,        // a value that must be finite
-    kLength,       // uint32 vector length prefix; elements of `element` bytes
-    kScale,        // float quantization scale: finite, in [1e-30, 1e30]
-    kZeroPoint,    // int32 activation zero point in [-128, 127]
+    kFloat,      // a value that must be finite
+    kLength,     // uint32 vector length prefix; elements of `element` bytes
+    kScale,      // float quantization scale: finite, in [1e-30, 1e30]
+    kZeroPoint,  // int32 activation zero point in [-128, 127]
   };
   std::string name;
   size_t offset;
@@ -339,9 +340,9 @@ void StructuralEdits(const std::vector<uint8_t>& file, Tally* tally) {
       case K::kDim:
       case K::kRange: {
         const int32_t original = Read<int32_t>(file, site.offset);
-        std::set<int32_t> values = {kMin, -2, -1, 0, 1, original - 1, original + 1,
-                                    2 * original, 4096, 4097, 65536, 65537, 1 << 20,
-                                    (1 << 20) + 1, kMax};
+        std::set<int32_t> values = {
+            kMin, -2,   -1,    0,     1,       original - 1,  original + 1, 2 * original,
+            4096, 4097, 65536, 65537, 1 << 20, (1 << 20) + 1, kMax};
         if (site.kind != K::kDim) {
           values.insert({static_cast<int32_t>(site.lo) - 1, static_cast<int32_t>(site.lo),
                          static_cast<int32_t>(site.hi), static_cast<int32_t>(site.hi) + 1});
@@ -436,7 +437,8 @@ void StructuralEdits(const std::vector<uint8_t>& file, Tally* tally) {
         for (int32_t v : {kMin, -129, -128, 0, 126, 127, 128, kMax, original - 1, original + 1}) {
           if (v == original) continue;
           const bool inside = v >= -128 && v <= 127;
-          Check(inside ? "quantization: zero point in range" : "quantization: zero point out of range",
+          Check(inside ? "quantization: zero point in range"
+                       : "quantization: zero point out of range",
                 site.name + " = " + std::to_string(v), Patched(file, site.offset, v),
                 inside ? std::set<Status>{kOk, kInvalid, Status::kModelUnsupported}
                        : std::set<Status>{kInvalid},
@@ -483,8 +485,8 @@ void ByteEdits(const std::vector<uint8_t>& file, Tally* tally) {
     for (int bit = 0; bit < 8; ++bit) {
       std::vector<uint8_t> copy = file;
       copy[i] ^= static_cast<uint8_t>(1u << bit);
-      Check("identifier bit flip", "byte " + std::to_string(i), copy,
-            {Status::kModelBadIdentifier}, tally);
+      Check("identifier bit flip", "byte " + std::to_string(i), copy, {Status::kModelBadIdentifier},
+            tally);
     }
   }
   std::set<Status> any_but_identifier = kAnyLoad;
@@ -519,15 +521,16 @@ std::vector<testing::ModelBuilder::TestGraph> Vectors(const std::vector<uint8_t>
   for (int32_t n : sizes) {
     const testing::GraphData g = testing::RandomGraph(n, features, 0.5, n);
     const std::vector<double> expected = testing::EvaluateReference(loaded.root(), g);
-    vectors.push_back({n, g.features, g.src, g.dst, std::vector<float>(expected.begin(), expected.end())});
+    vectors.push_back(
+        {n, g.features, g.src, g.dst, std::vector<float>(expected.begin(), expected.end())});
   }
   return vectors;
 }
 
 void Report(const Tally& tally) {
-  std::string text = "corrupted files: " + std::to_string(tally.files) + ", loaded and ran: " +
-                     std::to_string(tally.ran) + ", loaded but too big to run: " +
-                     std::to_string(tally.too_big);
+  std::string text = "corrupted files: " + std::to_string(tally.files) +
+                     ", loaded and ran: " + std::to_string(tally.ran) +
+                     ", loaded but too big to run: " + std::to_string(tally.too_big);
   for (const auto& [klass, statuses] : tally.by_class) {
     text += "\n  " + klass + ":";
     for (const auto& [status, count] : statuses) {
@@ -539,8 +542,8 @@ void Report(const Tally& tally) {
 
 TEST_CASE("structural edits of every field: out-of-range, inconsistent, huge, non-finite") {
   Tally tally;
-  const auto all_ops = testing::BuildAllOpsModel(2, 6, fb::ReadoutMode::MEAN,
-                                                 Vectors(testing::BuildAllOpsModel(2, 6), 3, {2, 5}));
+  const auto all_ops = testing::BuildAllOpsModel(
+      2, 6, fb::ReadoutMode::MEAN, Vectors(testing::BuildAllOpsModel(2, 6), 3, {2, 5}));
   const auto two_level = testing::BuildTwoLevelModel(
       5, /*regression=*/true, Vectors(testing::BuildTwoLevelModel(5, true), 7, {6}));
   const auto int8 = testing::BuildInt8Model();
@@ -551,10 +554,10 @@ TEST_CASE("structural edits of every field: out-of-range, inconsistent, huge, no
   Report(tally);
   CHECK(tally.files >= 1000);
   // Every class of out-of-domain edit was generated and rejected.
-  for (const char* klass : {"index: out of range", "shape or count: inconsistent",
-                            "count: out of range", "enum: unknown value", "float: not finite",
-                            "length: past the end", "quantization: scale out of range",
-                            "quantization: zero point out of range"}) {
+  for (const char* klass :
+       {"index: out of range", "shape or count: inconsistent", "count: out of range",
+        "enum: unknown value", "float: not finite", "length: past the end",
+        "quantization: scale out of range", "quantization: zero point out of range"}) {
     CAPTURE(klass);
     const auto it = tally.by_class.find(klass);
     REQUIRE(it != tally.by_class.end());
@@ -583,7 +586,8 @@ TEST_CASE("valid models at the size limits: arena sizes are exact or refused, ne
   testing::ModelBuilder m(3, 1 << 20);
   std::mt19937 rng(1);
   const int32_t wide = m.Activation(fb::RowDomain::NODES, 65536);
-  m.AddOp({fb::OpCode::GRAPH_CONV, {m.input(), -1, m.RandomConstant({65536, 6}, &rng), -1, -1},
+  m.AddOp({fb::OpCode::GRAPH_CONV,
+           {m.input(), -1, m.RandomConstant({65536, 6}, &rng), -1, -1},
            {wide}});
   const int32_t pooled = m.Activation(fb::RowDomain::GRAPH, 65536);
   m.AddOp({fb::OpCode::READOUT, {wide}, {pooled}});
@@ -625,7 +629,8 @@ TEST_CASE("valid models at the size limits: arena sizes are exact or refused, ne
   const std::vector<float> features = {1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1};
   const std::vector<int32_t> src = {0, 1, 2}, dst = {1, 2, 3};
   float result[2];
-  CHECK(interpreter->Run(Graph{4, 3, features.data(), 3, src.data(), dst.data()}, result, 2) == kOk);
+  CHECK(interpreter->Run(Graph{4, 3, features.data(), 3, src.data(), dst.data()}, result, 2) ==
+        kOk);
   CHECK(std::isfinite(result[0]));
   CHECK(std::isfinite(result[1]));
   Interpreter::Destroy(interpreter);

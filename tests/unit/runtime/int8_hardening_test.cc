@@ -39,8 +39,9 @@ TEST_CASE("an int8 model with every int8 op runs on every graph size, determinis
         CAPTURE(n);
         CAPTURE(p);
         const testing::GraphData g = testing::RandomGraph(n, 3, p, n * 7 + 1, false);
-        const Graph graph{n, 3, g.features.data(), static_cast<int32_t>(g.src.size()),
-                          g.src.data(), g.dst.data()};
+        const Graph graph{
+            n,           3, g.features.data(), static_cast<int32_t>(g.src.size()), g.src.data(),
+            g.dst.data()};
         float out_a[2], out_b[2], probs[2];
         REQUIRE(a->Run(graph, out_a, 2, probs) == Status::kOk);
         REQUIRE(b->Run(graph, out_b, 2) == Status::kOk);

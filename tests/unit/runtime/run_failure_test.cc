@@ -113,8 +113,8 @@ TEST_CASE("every failure status of Run: buffers untouched, no stale data, interp
        "null edge array"},
       {"0 nodes", g(0, f, x, 0, nullptr, nullptr), Status::kGraphEmpty, "0 nodes"},
       {"negative nodes", g(-4, f, x, 0, nullptr, nullptr), Status::kGraphEmpty, "-4 nodes"},
-      {"one node too many", g(max_nodes + 1, f, x, 0, nullptr, nullptr),
-       Status::kGraphTooManyNodes, "11 nodes"},
+      {"one node too many", g(max_nodes + 1, f, x, 0, nullptr, nullptr), Status::kGraphTooManyNodes,
+       "11 nodes"},
       {"INT32_MAX nodes (never read)", g(big, f, x, 0, nullptr, nullptr),
        Status::kGraphTooManyNodes, "at most 10"},
       {"narrow rows", g(max_nodes, f - 1, x, e, src, dst), Status::kGraphFeatureWidth,
@@ -122,8 +122,8 @@ TEST_CASE("every failure status of Run: buffers untouched, no stale data, interp
       {"wide rows", g(max_nodes, f + 1, wide.data(), e, src, dst), Status::kGraphFeatureWidth,
        "8 features"},
       {"zero width", g(max_nodes, 0, x, e, src, dst), Status::kGraphFeatureWidth, "0 features"},
-      {"one edge too many", g(max_nodes, f, x, max_edges + 1, src, dst),
-       Status::kGraphTooManyEdges, "41 edges"},
+      {"one edge too many", g(max_nodes, f, x, max_edges + 1, src, dst), Status::kGraphTooManyEdges,
+       "41 edges"},
       {"INT32_MAX edges (never read)", g(max_nodes, f, x, big, src, dst),
        Status::kGraphTooManyEdges, "at most 40"},
       {"negative source", g(max_nodes, f, x, e, bad_src.data(), dst), Status::kGraphEdgeOutOfRange,
@@ -205,8 +205,8 @@ TEST_CASE("a failed Run never leaves a half-overwritten assignment readable") {
     const int32_t n = setup.max_nodes, f = setup.features;
     const GraphData a = testing::RandomGraph(n, f, 0.2, 8, /*one_hot=*/false);
     float out[kOutputs];
-    const Graph graph{n, f, a.features.data(), static_cast<int32_t>(a.src.size()), a.src.data(),
-                      a.dst.data()};
+    const Graph graph{
+        n, f, a.features.data(), static_cast<int32_t>(a.src.size()), a.src.data(), a.dst.data()};
     REQUIRE(interpreter->Run(graph, out, kOutputs) == Status::kOk);
     const auto before = Assignments(interpreter.get(), setup.levels);
     std::vector<float> poisoned(a.features.size(), 1e6f);
@@ -279,10 +279,10 @@ TEST_CASE("finite input that overflows inside the model: every value Run hands b
     GraphData g = testing::RandomGraph(4 + seed % 20, f, 0.25, seed, /*one_hot=*/false);
     for (float& v : g.features) v = (v < 0 ? -1e36f : 1e36f) * (1.0f + std::fabs(v));
     float out[kOutputs] = {kOutSentinel, kOutSentinel};
-    const Status status = interpreter->Run(
-        Graph{g.num_nodes, f, g.features.data(), static_cast<int32_t>(g.src.size()), g.src.data(),
-              g.dst.data()},
-        out, kOutputs);
+    const Status status =
+        interpreter->Run(Graph{g.num_nodes, f, g.features.data(),
+                               static_cast<int32_t>(g.src.size()), g.src.data(), g.dst.data()},
+                         out, kOutputs);
     if (status == Status::kOk) {
       ++ok;
       CHECK(std::isfinite(out[0]));
@@ -312,8 +312,12 @@ TEST_CASE("probabilities from a model that outputs values: kInvalidArgument, not
   TestInterpreter interpreter(testing::BuildTwoLevelModel(33, /*regression=*/true));
   REQUIRE(interpreter.status() == Status::kOk);
   const GraphData g = testing::RandomGraph(5, testing::kTwoLevelFeatures, 0.4, 2);
-  const Graph graph{5, testing::kTwoLevelFeatures, g.features.data(),
-                    static_cast<int32_t>(g.src.size()), g.src.data(), g.dst.data()};
+  const Graph graph{5,
+                    testing::kTwoLevelFeatures,
+                    g.features.data(),
+                    static_cast<int32_t>(g.src.size()),
+                    g.src.data(),
+                    g.dst.data()};
   float out[kOutputs] = {kOutSentinel, kOutSentinel}, probs[kOutputs] = {1.0f, 2.0f};
   CHECK(interpreter->Run(graph, out, kOutputs, probs) == Status::kInvalidArgument);
   CHECK(std::string(interpreter->last_error()).find("outputs values") != std::string::npos);
