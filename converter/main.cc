@@ -8,6 +8,7 @@
 #include "converter/convert.h"
 #include "converter/error.h"
 #include "converter/model_writer.h"
+#include "converter/quantized_convert.h"
 #include "converter/runtime_check.h"
 
 namespace {
@@ -24,6 +25,7 @@ constexpr char kUsage[] =
     "                        --weights model.pt|model.safetensors --out model.dpm\n"
     "                        [--test-vectors graphs.json] [--max-test-vectors N]\n"
     "                        [--tolerance T] [--description TEXT] [--no-runtime-check]\n"
+    "                        [--quantize int8 --calibration SOURCE [int8 options]]\n"
     "\n"
     "Converts a DiffPool checkpoint (PyG's dense DiffPool example, its GCN, GIN and\n"
     "GraphConv variants, or the original DiffPool code; docs/converter.md) into a\n"
@@ -46,6 +48,27 @@ constexpr char kUsage[] =
     "  --tolerance T          max abs difference for the checks and the file (default 1e-4)\n"
     "  --description TEXT     stored in the model's metadata\n"
     "  --no-runtime-check     do not load and run the written file with the runtime\n"
+    "\n"
+    "int8 (docs/quantization.md): weights int8 per output channel, activations int8 per\n"
+    "tensor with ranges calibrated by running the fp32 model with the runtime.\n"
+    "  --quantize int8              write an int8 model\n"
+    "  --calibration SOURCE         calibration graphs (repeatable): graphs.json, a .dpm\n"
+    "                               (its test vectors), a TU dataset folder (DS/DS.txt or\n"
+    "                               DS_A.txt ...), or test-vectors (the --test-vectors file)\n"
+    "  --calibration-split S        TU folders: all (default), train-K or test-K (10fold_idx)\n"
+    "  --calibration-limit N        keep N graphs, evenly spread over the selection\n"
+    "  --calibration-ranges M       how each tensor's range is chosen: search (default: the\n"
+    "                               best of min/max, percentiles and mse, first for all\n"
+    "                               tensors, then tensor by tensor, judged by the int8\n"
+    "                               output error on <= 256 calibration graphs), minmax, or\n"
+    "                               mse (least squared int8 error over the values' histogram)\n"
+    "  --calibration-percentile P   instead: clip every range to percentiles 100-P and P\n"
+    "  --evaluate SOURCE            also report fp32 vs int8 accuracy and argmax agreement\n"
+    "                               on these labelled graphs (e.g. a held-out TU fold)\n"
+    "  --evaluate-split S, --evaluate-limit N   as for --calibration\n"
+    "  --float-pooling              keep DIFF_POOL in fp32 (DEQUANTIZE Z, QUANTIZE H)\n"
+    "  --no-exact-rewrites          skip moving BatchNorm scales into the GEMMs and centering\n"
+    "                               the logits (exact in fp32; for measurements)\n"
     "  --help                 this text\n"
     "\n"
     "Exit status: 0 written and verified, 1 conversion failed, 2 bad arguments,\n"
@@ -76,9 +99,20 @@ double ParsePositive(const std::string& flag, const std::string& text) {
   return value;
 }
 
+double ParsePercentile(const std::string& flag, const std::string& text) {
+  const double value = ParsePositive(flag, text);
+  if (!(value > 50.0 && value < 100.0)) {
+    UsageError(flag + " needs a percentile in (50, 100), got \"" + text + "\"");
+  }
+  return value;
+}
+
 struct Arguments {
   diffpool::converter::ConvertOptions convert;
   bool runtime_check = true;
+  bool int8 = false;
+  bool int8_flags = false;  // any int8-only flag given
+  diffpool::converter::Int8ConvertOptions int8_options;
 };
 
 Arguments ParseArguments(int argc, char** argv) {
@@ -131,6 +165,54 @@ Arguments ParseArguments(int argc, char** argv) {
       args.convert.build.description = next();
     } else if (flag == "--no-runtime-check") {
       args.runtime_check = false;
+    } else if (flag == "--quantize") {
+      const std::string mode = next();
+      if (mode != "int8") UsageError("--quantize supports int8, got \"" + mode + "\"");
+      args.int8 = true;
+    } else if (flag == "--calibration") {
+      args.int8_options.calibration_paths.push_back(next());
+      args.int8_flags = true;
+    } else if (flag == "--calibration-split") {
+      args.int8_options.calibration.split = next();
+      args.int8_flags = true;
+    } else if (flag == "--calibration-limit") {
+      args.int8_options.calibration.limit = static_cast<int32_t>(ParseInteger(flag, next()));
+      if (args.int8_options.calibration.limit < 1) UsageError(flag + " needs at least 1");
+      args.int8_flags = true;
+    } else if (flag == "--calibration-percentile") {
+      args.int8_options.int8.ranges.kind = diffpool::converter::RangeMethod::Kind::kPercentile;
+      args.int8_options.int8.ranges.percentile = ParsePercentile(flag, next());
+      args.int8_options.int8.search = false;
+      args.int8_flags = true;
+    } else if (flag == "--calibration-ranges") {
+      const std::string method = next();
+      using Kind = diffpool::converter::RangeMethod::Kind;
+      args.int8_options.int8.ranges.kind = Kind::kMinMax;
+      args.int8_options.int8.search = method == "search";
+      if (method == "mse") {
+        args.int8_options.int8.ranges.kind = Kind::kMse;
+      } else if (method != "minmax" && method != "search") {
+        UsageError(flag + " is minmax, mse or search (or use --calibration-percentile), got \"" +
+                   method + "\"");
+      }
+      args.int8_flags = true;
+    } else if (flag == "--evaluate") {
+      args.int8_options.evaluation_path = next();
+      args.int8_flags = true;
+    } else if (flag == "--evaluate-split") {
+      args.int8_options.evaluation.split = next();
+      args.int8_flags = true;
+    } else if (flag == "--evaluate-limit") {
+      args.int8_options.evaluation.limit = static_cast<int32_t>(ParseInteger(flag, next()));
+      if (args.int8_options.evaluation.limit < 1) UsageError(flag + " needs at least 1");
+      args.int8_flags = true;
+    } else if (flag == "--no-exact-rewrites") {
+      args.int8_options.int8.center_logits = false;
+      args.int8_options.int8.move_batchnorm_scales = false;
+      args.int8_flags = true;
+    } else if (flag == "--float-pooling") {
+      args.int8_options.int8.float_pooling = true;
+      args.int8_flags = true;
     } else {
       UsageError("unknown argument \"" + flag + "\"");
     }
@@ -143,7 +225,68 @@ Arguments ParseArguments(int argc, char** argv) {
   }
   if (args.convert.weights_path.empty()) UsageError("--weights is required");
   if (args.convert.out_path.empty()) UsageError("--out is required");
+  if (args.int8_flags && !args.int8) UsageError("calibration and evaluation flags need --quantize int8");
+  if (args.int8 && args.int8_options.calibration_paths.empty()) {
+    UsageError("--quantize int8 needs --calibration SOURCE");
+  }
   return args;
+}
+
+double Percent(int32_t part, int32_t whole) {
+  return whole > 0 ? 100.0 * part / whole : 0.0;
+}
+
+void PrintComparison(const char* what, const diffpool::converter::ModelComparison& c) {
+  std::printf("  %s: %d graphs run", what, c.graphs);
+  if (c.skipped > 0) std::printf(" (%d skipped: more than max_nodes)", c.skipped);
+  std::printf(", max |output diff| %.3g\n", c.max_output_diff);
+  if (!c.classification || c.graphs == 0) return;
+  std::printf("    argmax agreement int8 vs fp32: %d/%d (%.1f%%)\n", c.argmax_agreement, c.graphs,
+              Percent(c.argmax_agreement, c.graphs));
+  if (c.labelled > 0) {
+    std::printf("    accuracy: fp32 %d/%d (%.2f%%), int8 %d/%d (%.2f%%), difference %+.2f points\n",
+                c.correct_reference, c.labelled, Percent(c.correct_reference, c.labelled),
+                c.correct_candidate, c.labelled, Percent(c.correct_candidate, c.labelled),
+                Percent(c.correct_candidate, c.labelled) - Percent(c.correct_reference, c.labelled));
+  }
+}
+
+void PrintInt8Report(const diffpool::converter::Int8Report& r) {
+  std::printf("  int8: calibrated on %s (%d run, %d skipped: more than max_nodes), ranges %s\n",
+              r.calibration_source.c_str(), r.calibration.graphs_run, r.calibration.graphs_skipped,
+              r.ranges.c_str());
+  if (r.search.ran) {
+    std::printf("    range search: %d int8 models tried; start %s, %d range(s) changed; output "
+                "error %.4g -> %.4g\n", r.search.evaluations, r.search.start.c_str(),
+                r.search.changed, r.search.error_before, r.search.error_after);
+    for (const auto& [name, candidate] : r.search.choices) {
+      std::printf("      %-36s %s\n", name.c_str(), candidate.c_str());
+    }
+  }
+  if (r.widened_scales > 0) {
+    std::printf("    %d GEMM output range(s) widened to keep requantization below 255\n",
+                r.widened_scales);
+  }
+  std::printf("  int8 test vectors: expected = this machine's int8 outputs, tolerance %.3g\n",
+              r.test_vector_tolerance);
+  std::printf("  size: fp32 %zu bytes, int8 %zu bytes (%.1f%% of fp32)\n", r.fp32_bytes,
+              r.int8_bytes, r.fp32_bytes > 0 ? 100.0 * r.int8_bytes / r.fp32_bytes : 0.0);
+  std::printf("  per-tensor error, int8 (dequantized) vs fp32 on the calibration graphs:\n");
+  std::printf("    %-36s %6s %10s %10s %10s %10s\n", "tensor", "type", "max|err|", "mean|err|",
+              "fp32 rms", "int8 step");
+  for (const auto& layer : r.on_calibration.layers) {
+    std::printf("    %-36s %6s %10.3g %10.3g %10.3g ", layer.name.c_str(),
+                layer.int8 ? "int8" : "fp32", layer.max_abs, layer.mean_abs, layer.reference_rms);
+    if (layer.int8) {
+      std::printf("%10.3g\n", layer.scale);
+    } else {
+      std::printf("%10s\n", "-");
+    }
+  }
+  PrintComparison("calibration graphs", r.on_calibration);
+  if (r.evaluated) {
+    PrintComparison(("evaluation on " + r.evaluation_source).c_str(), r.on_evaluation);
+  }
 }
 
 }  // namespace
@@ -153,8 +296,10 @@ int main(int argc, char** argv) {
   const Arguments args = ParseArguments(argc, argv);
   ConvertReport report;
   std::vector<uint8_t> bytes;
+  Int8Report int8_report;
   try {
-    bytes = Convert(args.convert, &report);
+    bytes = args.int8 ? ConvertInt8(args.convert, args.int8_options, &report, &int8_report)
+                      : Convert(args.convert, &report);
   } catch (const ConvertError& e) {
     std::fprintf(stderr, "diffpool-convert: error: %s\n", e.what());
     return kExitFailed;
@@ -182,6 +327,7 @@ int main(int argc, char** argv) {
           report.max_abs_diff_float64, report.max_abs_diff_float32);
     }
   }
+  if (args.int8) PrintInt8Report(int8_report);
   if (!args.runtime_check) return kExitOk;
   const RuntimeCheck check = CheckWithRuntime(bytes);
   if (!check.ran) {

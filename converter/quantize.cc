@@ -1,0 +1,421 @@
+#include "converter/quantize.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <utility>
+
+#include "converter/error.h"
+
+namespace diffpool::converter {
+namespace {
+
+double ToFloat(double v) { return static_cast<double>(static_cast<float>(v)); }
+
+// The XNNPACK qc8 limit is requantization < 256; the verifier checks < 255.
+// Widened scales aim at 254 so that float rounding cannot reach the limit.
+constexpr double kMaxRequantization = 254.0;
+
+class Quantizer {
+ public:
+  Quantizer(const LoweredModel& unfolded, const RangeMap& ranges, const QuantizeOptions& options)
+      : in_(unfolded), ranges_(ranges), options_(options) {
+    result_.model = unfolded;
+    result_.model.ops.clear();
+  }
+
+  QuantizeResult Run() {
+    CheckSupported();
+    LoweredModel& m = result_.model;
+    concat_of_.assign(in_.tensors.size(), -1);
+    for (const LoweredOp& op : in_.ops) {
+      if (op.opcode != fb::OpCode::CONCAT) continue;
+      for (int32_t x : op.inputs) concat_of_.at(x) = op.outputs.at(0);
+    }
+    // fp32 input features -> QUANTIZE; every reader takes the int8 copy.
+    const int32_t input = m.input_features;
+    replacement_[input] = AddQuantize(input, "quantized");
+    for (const LoweredOp& original : in_.ops) {
+      LoweredOp op = original;
+      for (int32_t& i : op.inputs) {
+        const auto it = replacement_.find(i);
+        if (i >= 0 && it != replacement_.end()) i = it->second;
+      }
+      switch (op.opcode) {
+        case fb::OpCode::GRAPH_CONV:
+          Gemm(op, /*weights=*/2, /*bias=*/3);
+          break;
+        case fb::OpCode::LINEAR:
+          Gemm(op, /*weights=*/1, /*bias=*/2);
+          break;
+        case fb::OpCode::CHANNEL_AFFINE: {
+          RequireInt8(op, op.inputs.at(0));
+          const int32_t y = op.outputs.at(0);
+          const int32_t concat = concat_of_.at(y);
+          SetInt8(y, ActivationQuantization(Range(concat >= 0 ? concat : y)));
+          break;
+        }
+        case fb::OpCode::CONCAT: {
+          const int32_t y = op.outputs.at(0);
+          SetInt8(y, ActivationQuantization(Range(y)));
+          for (int32_t x : op.inputs) {
+            const LoweredQuantization& q = m.tensors.at(x).quantization;
+            if (m.tensors.at(x).type != fb::DataType::INT8 ||
+                q.kind != LoweredQuantization::Kind::kPerTensor ||
+                q.scale != m.tensors[y].quantization.scale ||
+                q.zero_point != m.tensors[y].quantization.zero_point) {
+              throw ConvertError("int8: " + op.name + " input " + m.tensors.at(x).name +
+                                 " is not a CHANNEL_AFFINE output that can take the "
+                                 "concatenation's quantization");
+            }
+          }
+          break;
+        }
+        case fb::OpCode::SOFTMAX:
+        case fb::OpCode::LOG_SOFTMAX:
+          RequireInt8(op, op.inputs.at(0));  // int8 in, fp32 out
+          break;
+        case fb::OpCode::READOUT:
+          RequireInt8(op, op.inputs.at(0));
+          SetInt8(op.outputs.at(0), m.tensors.at(op.inputs.at(0)).quantization);
+          break;
+        case fb::OpCode::DIFF_POOL:
+          Pool(std::move(op));
+          continue;  // Pool emits
+        default:
+          throw ConvertError("int8: " + op.name + ": unexpected opcode " +
+                             fb::EnumNameOpCode(op.opcode) + " in the unfolded model");
+      }
+      m.ops.push_back(std::move(op));
+    }
+    if (m.tensors.at(m.output).type == fb::DataType::INT8) {
+      const int32_t values = m.AddActivation(m.tensors[m.output].name + ".dequantized",
+                                             m.tensors[m.output].shape.at(0),
+                                             m.tensors[m.output].row_domain);
+      Emit(fb::OpCode::DEQUANTIZE, "output.dequantize", {m.output}, {values});
+      m.output = values;
+    }
+    return std::move(result_);
+  }
+
+ private:
+  void CheckSupported() const {
+    for (const LoweredOp& op : in_.ops) {
+      const bool conv = op.opcode == fb::OpCode::GRAPH_CONV;
+      if (conv && op.inputs.size() > 4 && op.inputs[4] >= 0) {
+        throw ConvertError("int8: " + op.name + " has a gated_bias (folded BatchNorm); int8 "
+                           "needs the unfolded lowering");
+      }
+      if (conv && op.normalize) {
+        throw ConvertError("int8: " + op.name + " normalizes its rows (config normalize: true), "
+                           "which int8 GRAPH_CONV does not support");
+      }
+      if (conv && op.aggregation != fb::Aggregation::MEAN) {
+        throw ConvertError("int8: " + op.name + " uses SUM aggregation; int8 supports MEAN only");
+      }
+      if (op.opcode == fb::OpCode::DIFF_POOL &&
+          ((op.inputs.size() > 3 && op.inputs[3] >= 0) ||
+           (op.inputs.size() > 4 && op.inputs[4] >= 0))) {
+        throw ConvertError("int8: " + op.name + " has z_scale / z_shift (folded BatchNorm); int8 "
+                           "needs the unfolded lowering");
+      }
+      if (op.opcode == fb::OpCode::READOUT && op.readout == fb::ReadoutMode::SUM) {
+        throw ConvertError("int8: " + op.name + " is a SUM readout; int8 supports MEAN and MAXIMUM");
+      }
+    }
+  }
+
+  TensorRange Range(int32_t tensor) {
+    const std::string& name = in_.tensors.at(tensor).name;
+    const auto it = ranges_.find(name);
+    if (it == ranges_.end()) {
+      throw ConvertError("int8: no calibration range for activation \"" + name + "\"");
+    }
+    std::vector<std::string>& used = result_.used_ranges;
+    if (std::find(used.begin(), used.end(), name) == used.end()) used.push_back(name);
+    return it->second;
+  }
+
+  void SetInt8(int32_t tensor, const LoweredQuantization& q) {
+    LoweredTensor& t = result_.model.tensors.at(tensor);
+    t.type = fb::DataType::INT8;
+    t.quantization = q;
+  }
+
+  void RequireInt8(const LoweredOp& op, int32_t tensor) const {
+    if (result_.model.tensors.at(tensor).type != fb::DataType::INT8) {
+      throw ConvertError("int8: " + op.name + " reads " + result_.model.tensors.at(tensor).name +
+                         ", which is not int8 here");
+    }
+  }
+
+  void Emit(fb::OpCode opcode, std::string name, std::vector<int32_t> inputs,
+            std::vector<int32_t> outputs) {
+    LoweredOp op;
+    op.opcode = opcode;
+    op.name = std::move(name);
+    op.inputs = std::move(inputs);
+    op.outputs = std::move(outputs);
+    result_.model.ops.push_back(std::move(op));
+  }
+
+  // QUANTIZE fp32 `tensor` (calibrated under its own name) into a new tensor.
+  int32_t AddQuantize(int32_t tensor, const std::string& suffix) {
+    LoweredModel& m = result_.model;
+    const LoweredTensor source = m.tensors.at(tensor);
+    const int32_t q = m.AddActivation(source.name + "." + suffix, source.shape.at(0),
+                                      source.row_domain, source.level);
+    SetInt8(q, ActivationQuantization(Range(tensor)));
+    Emit(fb::OpCode::QUANTIZE, source.name + ".quantize", {tensor}, {q});
+    return q;
+  }
+
+  void Gemm(const LoweredOp& op, size_t weights_at, size_t bias_at) {
+    LoweredModel& m = result_.model;
+    const int32_t x = op.inputs.at(0), y = op.outputs.at(0);
+    RequireInt8(op, x);
+    if (concat_of_.at(y) >= 0) {
+      throw ConvertError("int8: " + op.name + " output feeds a CONCAT directly; the unfolded "
+                         "lowering puts a CHANNEL_AFFINE in between");
+    }
+    LoweredTensor& w = m.tensors.at(op.inputs.at(weights_at));
+    if (w.shape.size() != 2) throw ConvertError("int8: " + w.name + " is not a matrix");
+    const std::vector<double> real = w.data;
+    std::vector<double> scales;
+    w.data = QuantizeWeightsPerChannel(real, w.shape[0], &scales);
+    const double in_scale = m.tensors.at(x).quantization.scale;
+    const int32_t b = bias_at < op.inputs.size() ? op.inputs[bias_at] : -1;
+    if (b >= 0) {
+      // A (nearly) dead output channel has a tiny weight scale, and its bias
+      // would overflow int32 at in_scale * w_scale: raise that channel's
+      // scale so the bias stays within 2^30 (its weights then round to ~0,
+      // as they nearly are).
+      const std::vector<double>& bias = m.tensors.at(b).data;
+      const size_t cols = static_cast<size_t>(w.shape[1]);
+      for (size_t c = 0; c < bias.size(); ++c) {
+        const double needed = ToFloat(std::fabs(bias[c]) / (in_scale * 1073741824.0) * 1.001);
+        if (needed <= scales.at(c)) continue;
+        scales[c] = needed;
+        for (size_t k = 0; k < cols; ++k) {
+          w.data[c * cols + k] = std::clamp(std::nearbyint(real[c * cols + k] / needed), -127.0, 127.0);
+        }
+      }
+    }
+    w.type = fb::DataType::INT8;
+    w.quantization.kind = LoweredQuantization::Kind::kPerChannel;
+    w.quantization.scales = scales;
+    if (b >= 0) {
+      LoweredTensor& bias = m.tensors.at(b);
+      for (size_t c = 0; c < bias.data.size(); ++c) {
+        const double q = std::nearbyint(bias.data[c] / (in_scale * scales.at(c)));
+        if (!(std::fabs(q) <= 2147483647.0)) {
+          throw ConvertError("int8: " + bias.name + "[" + std::to_string(c) + "] = " +
+                             std::to_string(bias.data[c]) + " overflows int32 at scale " +
+                             std::to_string(in_scale * scales[c]));
+        }
+        bias.data[c] = q;
+      }
+      bias.type = fb::DataType::INT32;
+    }
+    const TensorRange range = Range(y);
+    LoweredQuantization out = ActivationQuantization(range.min, range.max);
+    const double max_scale = *std::max_element(scales.begin(), scales.end());
+    if (in_scale * max_scale / out.scale >= kMaxRequantization) {
+      // Too narrow an output range for the weights' resolution: widen it.
+      out.scale = ToFloat(in_scale * max_scale / kMaxRequantization * (1 + 1e-6));
+      const double lo = std::min(range.min, 0.0);
+      out.zero_point = static_cast<int32_t>(
+          std::clamp(std::nearbyint(-128.0 - lo / out.scale), -128.0, 127.0));
+      ++result_.widened_scales;
+    }
+    SetInt8(y, out);
+  }
+
+  void Pool(LoweredOp op) {
+    LoweredModel& m = result_.model;
+    const int32_t z = op.inputs.at(1), h = op.outputs.at(0);
+    RequireInt8(op, z);
+    if (!options_.float_pooling) {
+      SetInt8(h, ActivationQuantization(Range(h)));
+      m.ops.push_back(std::move(op));
+      return;
+    }
+    const LoweredTensor source = m.tensors.at(z);
+    const int32_t z_real = m.AddActivation(source.name + ".dequantized", source.shape.at(0),
+                                           source.row_domain, source.level);
+    Emit(fb::OpCode::DEQUANTIZE, source.name + ".dequantize", {z}, {z_real});
+    op.inputs[1] = z_real;
+    m.ops.push_back(std::move(op));
+    replacement_[h] = AddQuantize(h, "quantized");
+  }
+
+  const LoweredModel& in_;
+  const RangeMap& ranges_;
+  const QuantizeOptions options_;
+  QuantizeResult result_;
+  std::vector<int32_t> concat_of_;       // CONCAT input -> its CONCAT output
+  std::map<int32_t, int32_t> replacement_;  // fp32 tensor -> the int8 copy readers use
+};
+
+// Drops constants no op reads and renumbers the tensors.
+void PruneUnusedConstants(LoweredModel* model) {
+  std::vector<bool> used(model->tensors.size(), false);
+  for (const LoweredOp& op : model->ops) {
+    for (int32_t x : op.inputs) {
+      if (x >= 0) used.at(x) = true;
+    }
+  }
+  std::vector<int32_t> index(model->tensors.size(), -1);
+  std::vector<LoweredTensor> kept;
+  for (size_t t = 0; t < model->tensors.size(); ++t) {
+    if (model->tensors[t].constant && !used[t]) continue;
+    index[t] = static_cast<int32_t>(kept.size());
+    kept.push_back(std::move(model->tensors[t]));
+  }
+  auto remap = [&](int32_t& i) {
+    if (i >= 0) i = index.at(i);
+  };
+  for (LoweredOp& op : model->ops) {
+    for (int32_t& x : op.inputs) remap(x);
+    for (int32_t& y : op.outputs) remap(y);
+  }
+  for (LoweredLevel& level : model->levels) remap(level.assignment);
+  remap(model->input_features);
+  remap(model->output);
+  model->tensors = std::move(kept);
+}
+
+}  // namespace
+
+LoweredQuantization ActivationQuantization(double min, double max) {
+  if (!std::isfinite(min) || !std::isfinite(max) || min > max) {
+    throw ConvertError("int8: activation range [" + std::to_string(min) + ", " +
+                       std::to_string(max) + "] is not a finite interval");
+  }
+  const double lo = std::min(min, 0.0), hi = std::max(max, 0.0);
+  const double width = std::max(hi - lo, 1e-9);
+  LoweredQuantization q;
+  q.kind = LoweredQuantization::Kind::kPerTensor;
+  q.scale = ToFloat(width / 255.0);
+  q.zero_point =
+      static_cast<int32_t>(std::clamp(std::nearbyint(-128.0 - lo / q.scale), -128.0, 127.0));
+  return q;
+}
+
+std::vector<double> QuantizeWeightsPerChannel(const std::vector<double>& weights, int64_t rows,
+                                              std::vector<double>* scales) {
+  if (rows <= 0 || weights.size() % static_cast<size_t>(rows) != 0) {
+    throw ConvertError("int8: weight matrix of " + std::to_string(weights.size()) +
+                       " values does not split into " + std::to_string(rows) + " rows");
+  }
+  const size_t cols = weights.size() / static_cast<size_t>(rows);
+  scales->assign(static_cast<size_t>(rows), 0.0);
+  double smallest = std::numeric_limits<double>::infinity();
+  for (size_t r = 0; r < scales->size(); ++r) {
+    double peak = 0;
+    for (size_t c = 0; c < cols; ++c) peak = std::max(peak, std::fabs(weights[r * cols + c]));
+    if (!std::isfinite(peak)) throw ConvertError("int8: weights are not finite");
+    (*scales)[r] = peak > 0 ? ToFloat(peak / 127.0) : 0.0;
+    if (peak > 0) smallest = std::min(smallest, (*scales)[r]);
+  }
+  for (double& s : *scales) {
+    if (s == 0) s = std::isfinite(smallest) ? smallest : 1.0;
+  }
+  std::vector<double> q(weights.size());
+  for (size_t r = 0; r < scales->size(); ++r) {
+    for (size_t c = 0; c < cols; ++c) {
+      q[r * cols + c] =
+          std::clamp(std::nearbyint(weights[r * cols + c] / (*scales)[r]), -127.0, 127.0);
+    }
+  }
+  return q;
+}
+
+int32_t MoveBatchNormScales(LoweredModel* model) {
+  std::vector<int32_t> producer(model->tensors.size(), -1), readers(model->tensors.size(), 0);
+  for (size_t i = 0; i < model->ops.size(); ++i) {
+    for (int32_t x : model->ops[i].inputs) {
+      if (x >= 0) ++readers.at(x);
+    }
+    for (int32_t y : model->ops[i].outputs) producer.at(y) = static_cast<int32_t>(i);
+  }
+  int32_t moved = 0;
+  for (LoweredOp& affine : model->ops) {
+    if (affine.opcode != fb::OpCode::CHANNEL_AFFINE) continue;
+    const int32_t r = affine.inputs.at(0);
+    if (producer.at(r) < 0 || readers.at(r) != 1) continue;
+    LoweredOp& gemm = model->ops[producer[r]];
+    const bool conv = gemm.opcode == fb::OpCode::GRAPH_CONV;
+    if ((!conv && gemm.opcode != fb::OpCode::LINEAR) || gemm.activation != fb::Activation::RELU ||
+        (conv && gemm.normalize)) {
+      continue;
+    }
+    LoweredTensor& scale = model->tensors.at(affine.inputs.at(1));
+    LoweredTensor& weights = model->tensors.at(gemm.inputs.at(conv ? 2 : 1));
+    const int32_t bias_index = gemm.inputs.size() > (conv ? 3u : 2u) ? gemm.inputs[conv ? 3 : 2] : -1;
+    const size_t rows = scale.data.size();
+    if (weights.shape.size() != 2 || static_cast<size_t>(weights.shape[0]) != rows) continue;
+    const size_t cols = static_cast<size_t>(weights.shape[1]);
+    for (size_t c = 0; c < rows; ++c) {
+      const double magnitude = std::fabs(scale.data[c]);
+      if (magnitude == 0) continue;  // keep a zero scale where it is
+      for (size_t k = 0; k < cols; ++k) weights.data[c * cols + k] *= magnitude;
+      if (bias_index >= 0) model->tensors.at(bias_index).data.at(c) *= magnitude;
+      scale.data[c] = scale.data[c] > 0 ? 1.0 : -1.0;
+    }
+    ++moved;
+  }
+  // Scales that became all ones share one constant per width ("ones.C").
+  std::map<size_t, int32_t> ones;
+  for (LoweredOp& affine : model->ops) {
+    if (affine.opcode != fb::OpCode::CHANNEL_AFFINE) continue;
+    const std::vector<double>& scale = model->tensors.at(affine.inputs.at(1)).data;
+    if (std::any_of(scale.begin(), scale.end(), [](double v) { return v != 1.0; })) continue;
+    const size_t c = scale.size();
+    if (ones.count(c) == 0) {
+      ones[c] = model->AddConstant("ones." + std::to_string(c), {static_cast<int64_t>(c)},
+                                   std::vector<double>(c, 1.0));
+    }
+    affine.inputs[1] = ones[c];
+  }
+  PruneUnusedConstants(model);
+  return moved;
+}
+
+bool CenterLogits(LoweredModel* model) {
+  for (const LoweredOp& softmax : model->ops) {
+    if (softmax.opcode != fb::OpCode::LOG_SOFTMAX || softmax.outputs.at(0) != model->output) {
+      continue;
+    }
+    for (const LoweredOp& op : model->ops) {
+      if (op.opcode != fb::OpCode::LINEAR || op.outputs.at(0) != softmax.inputs.at(0) ||
+          op.activation != fb::Activation::NONE) {
+        continue;
+      }
+      LoweredTensor& w = model->tensors.at(op.inputs.at(1));
+      const size_t rows = static_cast<size_t>(w.shape.at(0)), cols = static_cast<size_t>(w.shape.at(1));
+      for (size_t k = 0; k < cols; ++k) {
+        double mean = 0;
+        for (size_t r = 0; r < rows; ++r) mean += w.data[r * cols + k];
+        mean /= static_cast<double>(rows);
+        for (size_t r = 0; r < rows; ++r) w.data[r * cols + k] -= mean;
+      }
+      if (op.inputs.size() > 2 && op.inputs[2] >= 0) {
+        std::vector<double>& b = model->tensors.at(op.inputs[2]).data;
+        double mean = 0;
+        for (double v : b) mean += v;
+        mean /= static_cast<double>(b.size());
+        for (double& v : b) v -= mean;
+      }
+      return true;
+    }
+  }
+  return false;
+}
+
+QuantizeResult QuantizeModel(const LoweredModel& unfolded, const RangeMap& ranges,
+                             const QuantizeOptions& options) {
+  return Quantizer(unfolded, ranges, options).Run();
+}
+
+}  // namespace diffpool::converter
