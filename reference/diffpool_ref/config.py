@@ -14,7 +14,9 @@ from typing import Any, Dict, List, Optional, Sequence
 FORMAT = "diffpool-config"
 VERSION = 1
 VARIANT = "pyg_dense_sage"
-TASKS = ("classification", "regression")
+# multilabel: one independent yes/no per output (sigmoid probabilities,
+# e.g. tox21's 12 assays); classification: softmax over the outputs.
+TASKS = ("classification", "regression", "multilabel")
 READOUTS = ("mean",)
 
 
@@ -142,6 +144,18 @@ def validate_config(config: Dict[str, Any]) -> None:
                     "config.feature_spec: one_hot_tag_attributes needs distinct integer "
                     "tag_columns and num_attributes >= 1 adding up to num_features "
                     f"{config['num_features']}, got {tags!r} and {count!r}")
+        elif spec.get("encoding") == "molecule":
+            # The SMILES featurizer of diffpool_ref.featurize (docs/formats.md).
+            molecule = spec.get("molecule")
+            blocks = molecule.get("atom_features") if isinstance(molecule, dict) else None
+            if not isinstance(blocks, list) or not all(
+                    isinstance(b, dict) and isinstance(b.get("values"), list) for b in blocks):
+                raise ConfigError("config.feature_spec.molecule must hold atom_features "
+                                  "blocks with values (diffpool_ref.featurize)")
+            width = sum(len(b["values"]) + (1 if b.get("other", False) else 0) for b in blocks)
+            if width != config["num_features"]:
+                raise ConfigError(f"config.feature_spec.molecule is {width} columns wide, "
+                                  f"num_features is {config['num_features']}")
         names = spec.get("names")
         if names is not None and (not isinstance(names, list) or len(names) !=
                                   config["num_features"] or

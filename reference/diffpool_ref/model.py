@@ -29,7 +29,7 @@ training mode BatchNorm takes its statistics over all node rows of the batch
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, List, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -191,7 +191,9 @@ class GNNBlock(nn.Module):
 
 @dataclass
 class DiffPoolOutput:
-    """out [B, num_outputs]: log-probabilities (classification) or values.
+    """out [B, num_outputs]: log-probabilities (classification), per-output
+    probabilities (multilabel: sigmoid) or values; logits: lin2's output
+    before that activation (a multilabel loss takes these).
     link_loss, entropy_loss [B]: per graph, summed over levels.
     assignments: per level, S [rows of that level, clusters] for all graphs
     stacked as in the batch (see split_assignments)."""
@@ -200,6 +202,7 @@ class DiffPoolOutput:
     entropy_loss: Tensor
     assignments: List[Tensor]
     level_sizes: List[List[int]]
+    logits: Optional[Tensor] = None
 
     def split_assignments(self) -> List[List[Tensor]]:
         """[graph][level] -> S of that graph at that level, [n_l, k_l]."""
@@ -348,10 +351,13 @@ class DiffPool(nn.Module):
         y = F.relu(self.lin1(graphs.per_graph_mean(z)))
         if self.dropout > 0:
             y = F.dropout(y, p=self.dropout, training=self.training)
-        y = self.lin2(y)
+        logits = self.lin2(y)
+        y = logits
         if self.task == "classification":
-            y = F.log_softmax(y, dim=-1)
-        return DiffPoolOutput(y, link, entropy, assignments, level_sizes)
+            y = F.log_softmax(logits, dim=-1)
+        elif self.task == "multilabel":
+            y = torch.sigmoid(logits)
+        return DiffPoolOutput(y, link, entropy, assignments, level_sizes, logits)
 
     def forward_graph(self, x, edge_index) -> DiffPoolOutput:
         """One graph: x [n, F] (n >= 1), edge_index [2, E]; the dense
