@@ -17,6 +17,9 @@ packages=(
 # reference implementation; with OpenBLAS matrix products run ~15x and the
 # reference trainer ~3x faster (docs/training.md). Serial: 1 thread/process.
 packages+=(libopenblas0-serial)
+# Sanitizer builds and fuzzing (scripts/sanitize.sh): clang and its ASan,
+# UBSan, TSan and libFuzzer runtimes (clang only recommends those).
+packages+=(clang libclang-rt-14-dev)
 if [[ "${1:-}" == "--cross" ]]; then
   packages+=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu gcc-arm-linux-gnueabihf
              g++-arm-linux-gnueabihf qemu-user)
