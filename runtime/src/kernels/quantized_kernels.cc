@@ -7,21 +7,34 @@ namespace diffpool {
 namespace kernels {
 namespace {
 
-// Converting a float outside int8 to an integer is undefined behaviour, so
-// every value is compared before the cast; NaN (which fails every comparison)
-// becomes 0.
+// Round to nearest (ties to even, as std::nearbyint in the default rounding
+// mode) and saturate to int8, without a libm call and without branches, so
+// that loops over it vectorize. Every value is clamped before the conversion
+// (converting a float outside int8 to an integer is undefined behaviour); NaN,
+// which fails every comparison, becomes 0. Adding and subtracting 1.5 * 2^23
+// rounds any |v| <= 2^22 to an integer in IEEE single precision.
 inline int8_t Saturate(float v) {
-  const float r = std::nearbyint(v);
-  if (r >= 127.0f) return 127;
-  if (r <= -128.0f) return -128;
-  return r == r ? static_cast<int8_t>(r) : 0;
+  constexpr float kMagic = 12582912.0f;
+  float c = v == v ? v : 0.0f;
+  c = c > -128.0f ? c : -128.0f;
+  c = c < 127.0f ? c : 127.0f;
+  const float r = (c + kMagic) - kMagic;
+  return static_cast<int8_t>(static_cast<int32_t>(r));
 }
+
+// Columns accumulated in registers at a time (as reference_kernels.cc).
+constexpr int32_t kStrip = 16;
 
 }  // namespace
 
 void AggregateMeanCsrInt8(const CsrGraph& graph, const int8_t* x, size_t x_stride, int32_t c,
                           int32_t zero_point, int8_t* out, size_t out_stride) {
+  // sum(x - zp) = sum(x) - degree * zp exactly. Up to kInt16Degree terms the
+  // raw int8 sum fits int16 (|sum| <= 255 * 128), which halves the widening
+  // work; larger degrees sum in int32.
   constexpr int32_t kMaxChunk = 256;
+  constexpr int32_t kInt16Degree = 255;
+  int16_t acc16[kMaxChunk];
   int32_t acc[kMaxChunk];
   for (int32_t i = 0; i < graph.num_nodes; ++i) {
     const int32_t begin = graph.row_begin[i], end = graph.row_begin[i + 1];
@@ -32,42 +45,66 @@ void AggregateMeanCsrInt8(const CsrGraph& graph, const int8_t* x, size_t x_strid
       continue;
     }
     const float inv = 1.0f / static_cast<float>(degree);
+    const float zp = static_cast<float>(zero_point);
+    const int32_t offset = degree * zero_point;
     for (int32_t f0 = 0; f0 < c; f0 += kMaxChunk) {
       const int32_t width = c - f0 < kMaxChunk ? c - f0 : kMaxChunk;
-      std::memset(acc, 0, sizeof(int32_t) * width);
-      for (int32_t e = begin; e < end; ++e) {
-        const int8_t* xj = x + graph.sources[e] * x_stride + f0;
-        for (int32_t f = 0; f < width; ++f) acc[f] += xj[f] - zero_point;
-      }
-      for (int32_t f = 0; f < width; ++f) {
-        o[f0 + f] = Saturate(static_cast<float>(acc[f]) * inv + static_cast<float>(zero_point));
+      if (degree <= kInt16Degree) {
+        const int8_t* x0 = x + graph.sources[begin] * x_stride + f0;
+        for (int32_t f = 0; f < width; ++f) acc16[f] = x0[f];
+        for (int32_t e = begin + 1; e < end; ++e) {
+          const int8_t* xj = x + graph.sources[e] * x_stride + f0;
+          for (int32_t f = 0; f < width; ++f) acc16[f] = static_cast<int16_t>(acc16[f] + xj[f]);
+        }
+        for (int32_t f = 0; f < width; ++f) {
+          o[f0 + f] = Saturate(static_cast<float>(acc16[f] - offset) * inv + zp);
+        }
+      } else {
+        std::memset(acc, 0, sizeof(int32_t) * width);
+        for (int32_t e = begin; e < end; ++e) {
+          const int8_t* xj = x + graph.sources[e] * x_stride + f0;
+          for (int32_t f = 0; f < width; ++f) acc[f] += xj[f];
+        }
+        for (int32_t f = 0; f < width; ++f) {
+          o[f0 + f] = Saturate(static_cast<float>(acc[f] - offset) * inv + zp);
+        }
       }
     }
   }
 }
 
 void AggregateMeanDenseInt8(const float* a, int32_t n, const int8_t* x, size_t x_stride, int32_t c,
-                            int32_t zero_point, int8_t* out, size_t out_stride) {
-  constexpr int32_t kMaxChunk = 256;
-  float acc[kMaxChunk];
+                            int32_t zero_point, float* x_real, int8_t* out, size_t out_stride) {
+  // x - zp as floats once, then strips of columns summed in registers.
+  for (int32_t j = 0; j < n; ++j) {
+    const int8_t* xj = x + j * x_stride;
+    float* rj = x_real + static_cast<size_t>(j) * c;
+    for (int32_t f = 0; f < c; ++f) rj[f] = static_cast<float>(xj[f] - zero_point);
+  }
+  const float zp = static_cast<float>(zero_point);
   for (int32_t i = 0; i < n; ++i) {
     const float* ai = a + static_cast<size_t>(i) * n;
     float degree = 0.0f;
     for (int32_t j = 0; j < n; ++j) degree += ai[j];
     const float inv = degree > 1.0f ? 1.0f / degree : 1.0f;
     int8_t* o = out + i * out_stride;
-    for (int32_t f0 = 0; f0 < c; f0 += kMaxChunk) {
-      const int32_t width = c - f0 < kMaxChunk ? c - f0 : kMaxChunk;
-      std::memset(acc, 0, sizeof(float) * width);
-      for (int32_t j = 0; j < n; ++j) {
-        const float w = ai[j];
-        if (w == 0.0f) continue;
-        const int8_t* xj = x + j * x_stride + f0;
-        for (int32_t f = 0; f < width; ++f) acc[f] += w * static_cast<float>(xj[f] - zero_point);
+    for (int32_t f0 = 0; f0 < c; f0 += kStrip) {
+      const int32_t width = c - f0 < kStrip ? c - f0 : kStrip;
+      float acc[kStrip] = {};
+      if (width == kStrip) {
+        for (int32_t j = 0; j < n; ++j) {
+          const float w = ai[j];
+          const float* rj = x_real + static_cast<size_t>(j) * c + f0;
+          for (int32_t f = 0; f < kStrip; ++f) acc[f] += w * rj[f];
+        }
+      } else {
+        for (int32_t j = 0; j < n; ++j) {
+          const float w = ai[j];
+          const float* rj = x_real + static_cast<size_t>(j) * c + f0;
+          for (int32_t f = 0; f < width; ++f) acc[f] += w * rj[f];
+        }
       }
-      for (int32_t f = 0; f < width; ++f) {
-        o[f0 + f] = Saturate(acc[f] * inv + static_cast<float>(zero_point));
-      }
+      for (int32_t f = 0; f < width; ++f) o[f0 + f] = Saturate(acc[f] * inv + zp);
     }
   }
 }
@@ -87,16 +124,27 @@ void Dequantize(const int8_t* x, size_t count, float scale, int32_t zero_point, 
 }
 
 void ChannelAffineInt8(const int8_t* x, int32_t rows, int32_t cols, float x_scale,
-                       int32_t x_zero_point, const float* channel_scale,
-                       const float* channel_shift, float y_scale, int32_t y_zero_point,
-                       int8_t* y) {
+                       int32_t x_zero_point, const float* channel_scale, const float* channel_shift,
+                       float y_scale, int32_t y_zero_point, int8_t* y) {
+  // y = x * multiplier[f] + offset[f] in y's quantized units, per chunk of
+  // columns.
+  constexpr int32_t kMaxChunk = 256;
+  float multiplier[kMaxChunk], offset[kMaxChunk];
   const float inv = 1.0f / y_scale;
-  for (int32_t r = 0; r < rows; ++r) {
-    for (int32_t f = 0; f < cols; ++f) {
-      const size_t i = static_cast<size_t>(r) * cols + f;
-      const float real = x_scale * static_cast<float>(x[i] - x_zero_point);
-      y[i] = Saturate((real * channel_scale[f] + channel_shift[f]) * inv +
-                      static_cast<float>(y_zero_point));
+  for (int32_t f0 = 0; f0 < cols; f0 += kMaxChunk) {
+    const int32_t width = cols - f0 < kMaxChunk ? cols - f0 : kMaxChunk;
+    for (int32_t f = 0; f < width; ++f) {
+      const float m = x_scale * channel_scale[f0 + f];
+      multiplier[f] = m * inv;
+      offset[f] = (channel_shift[f0 + f] - m * static_cast<float>(x_zero_point)) * inv +
+                  static_cast<float>(y_zero_point);
+    }
+    for (int32_t r = 0; r < rows; ++r) {
+      const int8_t* xr = x + static_cast<size_t>(r) * cols + f0;
+      int8_t* yr = y + static_cast<size_t>(r) * cols + f0;
+      for (int32_t f = 0; f < width; ++f) {
+        yr[f] = Saturate(static_cast<float>(xr[f]) * multiplier[f] + offset[f]);
+      }
     }
   }
 }
@@ -104,14 +152,28 @@ void ChannelAffineInt8(const int8_t* x, int32_t rows, int32_t cols, float x_scal
 void PoolFeaturesInt8(const float* s, int32_t n, int32_t k, const int8_t* z, int32_t c,
                       float z_scale, int32_t z_zero_point, const float* scale, const float* shift,
                       float* h_real, float h_scale, int32_t h_zero_point, int8_t* h) {
-  std::memset(h_real, 0, sizeof(float) * static_cast<size_t>(k) * c);
-  for (int32_t i = 0; i < n; ++i) {
-    const float* si = s + static_cast<size_t>(i) * k;
-    const int8_t* zi = z + static_cast<size_t>(i) * c;
-    for (int32_t q = 0; q < k; ++q) {
-      const float w = si[q] * z_scale;
-      float* hq = h_real + static_cast<size_t>(q) * c;
-      for (int32_t f = 0; f < c; ++f) hq[f] += w * static_cast<float>(zi[f] - z_zero_point);
+  // h_real[q] = sum_i (s[i][q] * z_scale) * (z[i] - zp), for each cluster q
+  // and strip of columns summed in registers over the rows.
+  const float zp = static_cast<float>(z_zero_point);
+  for (int32_t q = 0; q < k; ++q) {
+    float* hq = h_real + static_cast<size_t>(q) * c;
+    for (int32_t f0 = 0; f0 < c; f0 += kStrip) {
+      const int32_t width = c - f0 < kStrip ? c - f0 : kStrip;
+      float acc[kStrip] = {};
+      if (width == kStrip) {
+        for (int32_t i = 0; i < n; ++i) {
+          const float w = s[static_cast<size_t>(i) * k + q] * z_scale;
+          const int8_t* zi = z + static_cast<size_t>(i) * c + f0;
+          for (int32_t f = 0; f < kStrip; ++f) acc[f] += w * (static_cast<float>(zi[f]) - zp);
+        }
+      } else {
+        for (int32_t i = 0; i < n; ++i) {
+          const float w = s[static_cast<size_t>(i) * k + q] * z_scale;
+          const int8_t* zi = z + static_cast<size_t>(i) * c + f0;
+          for (int32_t f = 0; f < width; ++f) acc[f] += w * (static_cast<float>(zi[f]) - zp);
+        }
+      }
+      for (int32_t f = 0; f < width; ++f) hq[f0 + f] = acc[f];
     }
   }
   const float inv = 1.0f / h_scale;

@@ -14,11 +14,11 @@ namespace kernels {
 
 // Mean aggregation of int8 rows that keeps the input's quantization: the mean
 // of values in range is in range. Accumulates (q - zp) in int32 (CSR) or fp32
-// (dense, fractional weights).
+// (dense, fractional weights; `x_real` is n x c fp32 scratch).
 void AggregateMeanCsrInt8(const CsrGraph& graph, const int8_t* x, size_t x_stride, int32_t c,
                           int32_t zero_point, int8_t* out, size_t out_stride);
 void AggregateMeanDenseInt8(const float* a, int32_t n, const int8_t* x, size_t x_stride, int32_t c,
-                            int32_t zero_point, int8_t* out, size_t out_stride);
+                            int32_t zero_point, float* x_real, int8_t* out, size_t out_stride);
 
 void CopyRowsInt8(const int8_t* src, size_t src_stride, int32_t rows, int32_t cols, int8_t* dst,
                   size_t dst_stride);
@@ -28,9 +28,8 @@ void Dequantize(const int8_t* x, size_t count, float scale, int32_t zero_point, 
 
 // y (own quantization) = x * channel_scale + channel_shift, x int8.
 void ChannelAffineInt8(const int8_t* x, int32_t rows, int32_t cols, float x_scale,
-                       int32_t x_zero_point, const float* channel_scale,
-                       const float* channel_shift, float y_scale, int32_t y_zero_point,
-                       int8_t* y);
+                       int32_t x_zero_point, const float* channel_scale, const float* channel_shift,
+                       float y_scale, int32_t y_zero_point, int8_t* y);
 
 // h (k x c, int8 with h's quantization) = S^T (dequantize(z) * scale + shift);
 // `h_real` is k x c fp32 scratch.

@@ -20,8 +20,8 @@ namespace {
 struct ConvShape {
   int32_t x, adjacency, y, weights, bias;
   int32_t cin, cout;
-  int32_t k;             // GEMM input width
-  int32_t gate_column;   // -1 if no gated bias
+  int32_t k;            // GEMM input width
+  int32_t gate_column;  // -1 if no gated bias
   bool has_root, mean, gcn, normalize, relu, int8;
 };
 
@@ -52,6 +52,12 @@ ConvShape Shape(const fb::Model* model, const fb::Operator* op) {
 // Rows per parallel task: enough work to outweigh a task's dispatch.
 constexpr size_t kRowTile = 32;
 
+// int8 dense aggregation keeps x - zp as floats (rows x cin) after the int8
+// GEMM input and its XNNPACK padding.
+size_t Int8DenseRealOffset(size_t rows, const ConvShape& s) {
+  return (rows * static_cast<size_t>(s.k) + XNN_EXTRA_BYTES + 15) / 16 * 16;
+}
+
 int8_t ClampToInt8(int32_t v) { return static_cast<int8_t>(v < -128 ? -128 : (v > 127 ? 127 : v)); }
 
 }  // namespace
@@ -60,6 +66,9 @@ size_t GraphConvScratchBytes(const fb::Model* model, const fb::Operator* op, Row
   const ConvShape s = Shape(model, op);
   const size_t rows = Rows(model, model->tensors()->Get(s.x), limits);
   // Sizes are bounded by the verifier's limits, far from overflow.
+  if (s.int8 && s.adjacency >= 0) {
+    return Int8DenseRealOffset(rows, s) + rows * static_cast<size_t>(s.cin) * sizeof(float);
+  }
   return rows * static_cast<size_t>(s.k) * (s.int8 ? 1 : sizeof(float)) + XNN_EXTRA_BYTES +
          (s.gcn ? rows * sizeof(float) : 0);
 }
@@ -85,8 +94,8 @@ Status PrepareGraphConv(const PrepareContext& context, const fb::Operator* op, O
     const xnn_status status = CreateQc8FullyConnected(
         s.k, s.cout, static_cast<int8_t>(x.zero_point), x.scale, context.ChannelScales(s.weights),
         static_cast<const int8_t*>(context.ConstantRaw(s.weights)),
-        static_cast<const int32_t*>(context.ConstantRaw(s.bias)),
-        static_cast<int8_t>(y.zero_point), y.scale, out_min, 127, &state->gemm);
+        static_cast<const int32_t*>(context.ConstantRaw(s.bias)), static_cast<int8_t>(y.zero_point),
+        y.scale, out_min, 127, &state->gemm);
     return FromXnnStatus(status, *context.xnn_arena, "GRAPH_CONV int8 create", context.message);
   }
   const float* weights = context.Constant(s.weights);
@@ -127,10 +136,13 @@ Status EvalInt8(const RunContext& context, int32_t index, const ConvShape& s,
   } else {
     // One dense k x k block per graph of the batch.
     const int32_t k = context.Cols(s.adjacency);
+    auto* x_real = reinterpret_cast<float*>(context.ScratchBytes(index) +
+                                            Int8DenseRealOffset(static_cast<size_t>(rows), s));
     ParallelFor(context.threadpool, context.counts.graphs, [&](size_t g) {
       const size_t row = g * k;
       kernels::AggregateMeanDenseInt8(context.Data(s.adjacency) + row * k, k, x + row * s.cin,
-                                      s.cin, s.cin, zero_point, gemm_input + row * s.k, s.k);
+                                      s.cin, s.cin, zero_point, x_real + row * s.cin,
+                                      gemm_input + row * s.k, s.k);
     });
   }
   if (s.has_root) {
@@ -140,8 +152,7 @@ Status EvalInt8(const RunContext& context, int32_t index, const ConvShape& s,
     });
   }
   return RunQc8FullyConnected(state.gemm, rows, gemm_input, context.DataInt8(s.y),
-                              context.threadpool) ==
-                 xnn_status_success
+                              context.threadpool) == xnn_status_success
              ? Status::kOk
              : Status::kBackendFailed;
 }
@@ -180,8 +191,8 @@ Status EvalGraphConv(const RunContext& context, int32_t index, const fb::Operato
     const int32_t k = context.Cols(s.adjacency);
     ParallelFor(context.threadpool, context.counts.graphs, [&](size_t g) {
       const size_t row = g * k;
-      kernels::AggregateDense(context.Data(s.adjacency) + row * k, k, x + row * s.cin, s.cin,
-                              s.cin, s.mean, gemm_input + row * s.k, s.k,
+      kernels::AggregateDense(context.Data(s.adjacency) + row * k, k, x + row * s.cin, s.cin, s.cin,
+                              s.mean, gemm_input + row * s.k, s.k,
                               gate == nullptr ? nullptr : gate + row * s.k, s.k);
     });
   }

@@ -138,7 +138,8 @@ TEST_CASE("int8 mean aggregation equals the fp32 mean, requantized, within one s
   std::uniform_real_distribution<float> w(0.0f, 0.3f);
   for (auto& v : a) v = w(rng);
   kernels::AggregateDense(a.data(), n, x.real.data(), c, c, true, expected.data(), c, nullptr, 0);
-  kernels::AggregateMeanDenseInt8(a.data(), n, x.q.data(), c, c, zp, got.data(), c);
+  std::vector<float> x_real(n * c);
+  kernels::AggregateMeanDenseInt8(a.data(), n, x.q.data(), c, c, zp, x_real.data(), got.data(), c);
   for (int32_t i = 0; i < n * c; ++i) {
     CHECK(std::fabs(scale * (got[i] - zp) - expected[i]) <= scale * 0.5001f);
   }
