@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "kernels/vector_strip.h"
+
 namespace diffpool {
 namespace kernels {
 namespace {
@@ -90,13 +92,12 @@ void AggregateMeanDenseInt8(const float* a, int32_t n, const int8_t* x, size_t x
     int8_t* o = out + i * out_stride;
     for (int32_t f0 = 0; f0 < c; f0 += kStrip) {
       const int32_t width = c - f0 < kStrip ? c - f0 : kStrip;
-      float acc[kStrip] = {};
+      alignas(16) float acc[kStrip] = {};
       if (width == kStrip) {
-        for (int32_t j = 0; j < n; ++j) {
-          const float w = ai[j];
-          const float* rj = x_real + static_cast<size_t>(j) * c + f0;
-          for (int32_t f = 0; f < kStrip; ++f) acc[f] += w * rj[f];
-        }
+        Strip16 strip;
+        for (int32_t j = 0; j < n; ++j)
+          strip.MulAdd(ai[j], x_real + static_cast<size_t>(j) * c + f0);
+        strip.Store(acc);
       } else {
         for (int32_t j = 0; j < n; ++j) {
           const float w = ai[j];
@@ -151,30 +152,31 @@ void ChannelAffineInt8(const int8_t* x, int32_t rows, int32_t cols, float x_scal
 
 void PoolFeaturesInt8(const float* s, int32_t n, int32_t k, const int8_t* z, int32_t c,
                       float z_scale, int32_t z_zero_point, const float* scale, const float* shift,
-                      float* h_real, float h_scale, int32_t h_zero_point, int8_t* h) {
-  // h_real[q] = sum_i (s[i][q] * z_scale) * (z[i] - zp), for each cluster q
-  // and strip of columns summed in registers over the rows.
-  const float zp = static_cast<float>(z_zero_point);
+                      float* z_real, float* h_real, float h_scale, int32_t h_zero_point,
+                      int8_t* h) {
+  // z - zp as floats once; then h_real[q] = sum_i (s[i][q] * z_scale) *
+  // (z[i] - zp) per cluster q, in strips of columns summed in registers.
+  const size_t count = static_cast<size_t>(n) * c;
+  for (size_t i = 0; i < count; ++i) z_real[i] = static_cast<float>(z[i] - z_zero_point);
   for (int32_t q = 0; q < k; ++q) {
     float* hq = h_real + static_cast<size_t>(q) * c;
-    for (int32_t f0 = 0; f0 < c; f0 += kStrip) {
-      const int32_t width = c - f0 < kStrip ? c - f0 : kStrip;
-      float acc[kStrip] = {};
-      if (width == kStrip) {
-        for (int32_t i = 0; i < n; ++i) {
-          const float w = s[static_cast<size_t>(i) * k + q] * z_scale;
-          const int8_t* zi = z + static_cast<size_t>(i) * c + f0;
-          for (int32_t f = 0; f < kStrip; ++f) acc[f] += w * (static_cast<float>(zi[f]) - zp);
-        }
-      } else {
-        for (int32_t i = 0; i < n; ++i) {
-          const float w = s[static_cast<size_t>(i) * k + q] * z_scale;
-          const int8_t* zi = z + static_cast<size_t>(i) * c + f0;
-          for (int32_t f = 0; f < width; ++f) acc[f] += w * (static_cast<float>(zi[f]) - zp);
-        }
+    int32_t f0 = 0;
+    for (; f0 + kStrip <= c; f0 += kStrip) {
+      Strip16 strip;
+      for (int32_t i = 0; i < n; ++i) {
+        strip.MulAdd(s[static_cast<size_t>(i) * k + q] * z_scale,
+                     z_real + static_cast<size_t>(i) * c + f0);
       }
-      for (int32_t f = 0; f < width; ++f) hq[f0 + f] = acc[f];
+      strip.Store(hq + f0);
     }
+    if (f0 == c) continue;
+    float acc[kStrip] = {};
+    for (int32_t i = 0; i < n; ++i) {
+      const float w = s[static_cast<size_t>(i) * k + q] * z_scale;
+      const float* zi = z_real + static_cast<size_t>(i) * c;
+      for (int32_t f = f0; f < c; ++f) acc[f - f0] += w * zi[f];
+    }
+    for (int32_t f = f0; f < c; ++f) hq[f] = acc[f - f0];
   }
   const float inv = 1.0f / h_scale;
   for (int32_t q = 0; q < k; ++q) {

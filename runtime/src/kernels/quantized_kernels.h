@@ -32,10 +32,11 @@ void ChannelAffineInt8(const int8_t* x, int32_t rows, int32_t cols, float x_scal
                        float y_scale, int32_t y_zero_point, int8_t* y);
 
 // h (k x c, int8 with h's quantization) = S^T (dequantize(z) * scale + shift);
-// `h_real` is k x c fp32 scratch.
+// `z_real` (n x c) and `h_real` (k x c, S^T dequantize(z) on return) are fp32
+// scratch.
 void PoolFeaturesInt8(const float* s, int32_t n, int32_t k, const int8_t* z, int32_t c,
                       float z_scale, int32_t z_zero_point, const float* scale, const float* shift,
-                      float* h_real, float h_scale, int32_t h_zero_point, int8_t* h);
+                      float* z_real, float* h_real, float h_scale, int32_t h_zero_point, int8_t* h);
 
 // Mean or max over rows, keeping the quantization.
 void ReadoutRowsInt8(const int8_t* x, int32_t rows, int32_t c, int32_t zero_point, Readout mode,

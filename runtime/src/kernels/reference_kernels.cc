@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "kernels/vector_strip.h"
+
 namespace diffpool {
 namespace kernels {
 
@@ -18,13 +20,13 @@ template <typename Term>
 inline void WeightedRowSum(int32_t count, const Term& term, int32_t c, float scale, float* out) {
   int32_t f0 = 0;
   for (; f0 + kStrip <= c; f0 += kStrip) {
-    float acc[kStrip] = {};
+    Strip16 acc;
     for (int32_t t = 0; t < count; ++t) {
       float w;
       const float* row = term(t, &w) + f0;
-      for (int32_t f = 0; f < kStrip; ++f) acc[f] += w * row[f];
+      acc.MulAdd(w, row);
     }
-    for (int32_t f = 0; f < kStrip; ++f) out[f0 + f] = acc[f] * scale;
+    acc.StoreScaled(scale, out + f0);
   }
   if (f0 == c) return;
   float acc[kStrip] = {};

@@ -8,10 +8,9 @@
 namespace diffpool {
 namespace {
 
-// Scratch: for int8 Z first the fp32 H (k x C, a fixed size), then the
-// S-A products (n x k).
 // Per graph of the batch (graphs run in parallel): an fp32 H (k x C) for
-// int8 Z, and S-A products over the graph's own rows.
+// int8 Z, S-A products over the graph's own rows, and for int8 Z its rows
+// as floats.
 size_t HRealBytes(const fb::Tensor* s, const fb::Tensor* z, int32_t graphs) {
   if (z->type() != fb::DataType::INT8) return 0;
   return (static_cast<size_t>(Columns(s)) * Columns(z) * sizeof(float) * graphs + 63) / 64 * 64;
@@ -22,7 +21,11 @@ size_t HRealBytes(const fb::Tensor* s, const fb::Tensor* z, int32_t graphs) {
 size_t DiffPoolScratchBytes(const fb::Model* model, const fb::Operator* op, RowCounts limits) {
   const fb::Tensor* s = model->tensors()->Get(op->inputs()->Get(op_input::kPoolS));
   const fb::Tensor* z = model->tensors()->Get(op->inputs()->Get(op_input::kPoolZ));
-  return HRealBytes(s, z, limits.graphs) + Rows(model, s, limits) * Columns(s) * sizeof(float);
+  // int8 Z: then z - zp as floats (rows x C).
+  const size_t z_real =
+      z->type() == fb::DataType::INT8 ? Rows(model, s, limits) * Columns(z) * sizeof(float) : 0;
+  return HRealBytes(s, z, limits.graphs) + Rows(model, s, limits) * Columns(s) * sizeof(float) +
+         z_real;
 }
 
 void EvalDiffPool(const RunContext& context, int32_t index, const fb::Operator* op) {
@@ -40,6 +43,7 @@ void EvalDiffPool(const RunContext& context, int32_t index, const fb::Operator* 
   float* as_all = reinterpret_cast<float*>(
       context.ScratchBytes(index) +
       HRealBytes(context.tensor(s), context.tensor(z), context.max_graphs));
+  float* z_real_all = as_all + static_cast<size_t>(context.Rows(s)) * k;
   const float* s_all = context.Data(s);
   ParallelFor(context.threadpool, context.counts.graphs, [&](size_t g) {
     int32_t begin = 0, n = 0;
@@ -50,7 +54,8 @@ void EvalDiffPool(const RunContext& context, int32_t index, const fb::Operator* 
     if (int8) {
       const QuantParams zq = context.Quant(z), hq = context.Quant(h);
       kernels::PoolFeaturesInt8(s_g, n, k, context.DataInt8(z) + static_cast<size_t>(begin) * c, c,
-                                zq.scale, zq.zero_point, scale, shift, h_real_all + h_row * c,
+                                zq.scale, zq.zero_point, scale, shift,
+                                z_real_all + static_cast<size_t>(begin) * c, h_real_all + h_row * c,
                                 hq.scale, hq.zero_point, context.DataInt8(h) + h_row * c);
     } else {
       kernels::PoolFeatures(s_g, n, k, context.Data(z) + static_cast<size_t>(begin) * c, c, scale,

@@ -117,9 +117,9 @@ TEST_CASE("int8 saturation of out-of-range and non-finite values is defined") {
   const float s[] = {1.0f, 1.0f};
   const int8_t z[] = {100, 100};
   const float scale[] = {3e38f}, shift[] = {-3e38f};
-  float h_real[1];
+  float z_real[2], h_real[1];
   int8_t h[1] = {5};
-  kernels::PoolFeaturesInt8(s, 2, 1, z, 1, 10.0f, 0, scale, shift, h_real, 1.0f, 0, h);
+  kernels::PoolFeaturesInt8(s, 2, 1, z, 1, 10.0f, 0, scale, shift, z_real, h_real, 1.0f, 0, h);
   CHECK(h_real[0] == 2000.0f);
   CHECK(std::isnan(h_real[0] * scale[0] + 2.0f * shift[0]));
   CHECK(h[0] == 0);

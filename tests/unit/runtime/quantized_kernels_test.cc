@@ -177,8 +177,9 @@ TEST_CASE("int8 quantize / dequantize, affine, pooling and readout") {
   std::vector<float> h(k * cols), h_real(k * cols);
   kernels::PoolFeatures(s.data(), rows, k, z.real.data(), cols, g.data(), b.data(), h.data());
   std::vector<int8_t> h_q(k * cols);
+  std::vector<float> z_real(rows * cols);
   kernels::PoolFeaturesInt8(s.data(), rows, k, z.q.data(), cols, 0.02f, -5, g.data(), b.data(),
-                            h_real.data(), 0.05f, 0, h_q.data());
+                            z_real.data(), h_real.data(), 0.05f, 0, h_q.data());
   for (int32_t i = 0; i < k * cols; ++i) CHECK(std::fabs(0.05f * h_q[i] - h[i]) <= 0.0251f);
 
   std::vector<float> mean(cols), max(cols);
