@@ -104,6 +104,14 @@ FeatureSpecConfig ParseFeatureSpec(const Json& spec, int32_t num_features) {
       result.tag_values.push_back(tag);
     }
   }
+  if (spec.contains("molecule") || result.encoding == "molecule") {
+    if (result.encoding != "molecule") {
+      Fail("feature_spec.encoding", "must be \"molecule\" with feature_spec.molecule",
+           spec.contains("encoding") ? spec["encoding"] : Json());
+    }
+    result.molecule =
+        ParseMoleculeSpec(spec.contains("molecule") ? spec["molecule"] : Json(), num_features);
+  }
   return result;
 }
 

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "converter/molecule_spec.h"
+
 namespace diffpool::converter {
 
 enum class TaskKind { kClassification, kRegression };
@@ -32,6 +34,7 @@ struct FeatureSpecConfig {
   std::string encoding;             // e.g. "one_hot_tag", "dense"; "" if absent
   std::vector<std::string> names;   // optional, one per feature column
   std::vector<int32_t> tag_values;  // one_hot_tag: raw tag of each column
+  MoleculeSpecConfig molecule;      // encoding "molecule": the SMILES featurizer
 };
 
 struct ModelConfig {

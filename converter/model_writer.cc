@@ -125,9 +125,19 @@ Offset<fb::FeatureSpec> WriteFeatureSpec(FlatBufferBuilder& fbb, const ModelConf
   const FeatureSpecConfig& spec = config.feature_spec;
   std::vector<Offset<flatbuffers::String>> names;
   for (const std::string& name : spec.names) names.push_back(fbb.CreateString(name));
+  Offset<fb::MoleculeSpec> molecule = 0;
+  if (spec.molecule.present()) {
+    std::vector<Offset<fb::AtomFeature>> blocks;
+    for (const AtomFeatureConfig& block : spec.molecule.blocks) {
+      blocks.push_back(fb::CreateAtomFeatureDirect(
+          fbb, static_cast<fb::AtomFeatureKind>(block.kind), &block.values, block.other));
+    }
+    molecule = fb::CreateMoleculeSpecDirect(fbb, &blocks, fb::MoleculeEdges::BONDS_BOTH_DIRECTIONS);
+  }
   return fb::CreateFeatureSpecDirect(
       fbb, config.num_features, spec.encoding.empty() ? nullptr : spec.encoding.c_str(),
-      spec.names.empty() ? nullptr : &names, spec.tag_values.empty() ? nullptr : &spec.tag_values);
+      spec.names.empty() ? nullptr : &names, spec.tag_values.empty() ? nullptr : &spec.tag_values,
+      molecule);
 }
 
 Offset<fb::Metadata> WriteMetadata(FlatBufferBuilder& fbb, const ModelConfig& config,
