@@ -16,7 +16,10 @@ Errica et al. 2020 report) of the test-fold accuracies, and writes into --out:
                     model.pt, graphs.json of its first --export-graphs test graphs)
 
 Folds run in --jobs worker processes (one torch thread each by default); a
-fold's result does not depend on --jobs.
+fold's result does not depend on --jobs. With --resume, each fold-K/ that a
+previous run completed with the same settings (config.json equal but for the
+command and date) is reused instead of retrained; its fold_result.json keeps
+the fold's curves.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ from .tu import NUM_FOLDS, TUFormatError, load_dataset
 
 SUMMARY_FILE = "summary.json"
 CURVES_FILE = "curves.png"
+# Per fold: the fold's summary row with its per-epoch history (for --resume).
+FOLD_RESULT_FILE = "fold_result.json"
 
 
 def parse_folds(text: str) -> List[int]:
@@ -127,17 +132,26 @@ def replot(out: str, path: Optional[str] = None) -> str:
     with open(os.path.join(out, SUMMARY_FILE), encoding="utf-8") as f:
         summary = json.load(f)
     path = path or os.path.join(out, CURVES_FILE)
-    rows = summary["per_fold"]
-    plot_curves({r["fold"]: r["history"] for r in rows}, path,
-                _title(summary["dataset"], len(rows), summary["test_accuracy_mean"],
-                       summary["test_accuracy_std"]),
-                {r["fold"]: r["best_epoch"] for r in rows})
+    if not _plot_rows(summary["per_fold"], path, summary["dataset"],
+                      summary["test_accuracy_mean"], summary["test_accuracy_std"]):
+        raise ValueError(f"{out}/{SUMMARY_FILE}: no fold has a per-epoch history")
     return path
 
 
-def _title(name: str, folds: int, mean: float, std: float) -> str:
-    return (f"{name}: DiffPool, {folds} folds, test accuracy "
-            f"{100 * mean:.2f} ± {100 * std:.2f}")
+def _plot_rows(rows: List[Dict[str, Any]], path: str, name: str, mean: float,
+               std: float) -> bool:
+    """Curves of the rows that have a history (folds resumed from a run
+    that did not store theirs have none); False when no row has one."""
+    shown = [r for r in rows if r.get("history")]
+    if not shown:
+        return False
+    title = (f"{name}: DiffPool, {len(rows)} folds, test accuracy "
+             f"{100 * mean:.2f} ± {100 * std:.2f}")
+    if len(shown) < len(rows):
+        title += f" (curves of folds {', '.join(str(r['fold']) for r in shown)})"
+    plot_curves({r["fold"]: r["history"] for r in shown}, path, title,
+                {r["fold"]: r["best_epoch"] for r in shown})
+    return True
 
 
 def _run_one_fold(dataset_dir: str, fold: int, args: argparse.Namespace,
@@ -147,18 +161,86 @@ def _run_one_fold(dataset_dir: str, fold: int, args: argparse.Namespace,
 
     dataset = load_dataset(dataset_dir)
     result = run_fold(dataset, fold, args, training, progress_position=position)
+    row = {"fold": fold, "test_accuracy": result.test_acc, "test_nll": result.test_nll,
+           "num_test": len(result.split.test), "num_train": len(result.split.train),
+           "num_val": len(result.split.val), "train_accuracy": result.train_acc,
+           "val_accuracy": result.stats["val_accuracy"],
+           "best_epoch": result.stats["best_epoch"],
+           "epochs_run": result.stats["epochs_run"],
+           "wall_time_s": round(result.seconds, 1),
+           "cpu_time_s": round(result.cpu_seconds, 1),
+           "load_average_end": [round(v, 2) for v in os.getloadavg()],
+           "history": result.history}
     if out:
-        export_fold(result, dataset, os.path.join(out, f"fold-{fold}"), args.export_graphs)
-    return {"fold": fold, "test_accuracy": result.test_acc, "test_nll": result.test_nll,
-            "num_test": len(result.split.test), "num_train": len(result.split.train),
-            "num_val": len(result.split.val), "train_accuracy": result.train_acc,
-            "val_accuracy": result.stats["val_accuracy"],
-            "best_epoch": result.stats["best_epoch"],
-            "epochs_run": result.stats["epochs_run"],
-            "wall_time_s": round(result.seconds, 1),
-            "cpu_time_s": round(result.cpu_seconds, 1),
-            "load_average_end": [round(v, 2) for v in os.getloadavg()],
-            "history": result.history}
+        fold_dir = os.path.join(out, f"fold-{fold}")
+        export_fold(result, dataset, fold_dir, args.export_graphs)
+        with open(os.path.join(fold_dir, FOLD_RESULT_FILE), "w", encoding="utf-8") as f:
+            json.dump(row, f, indent=1)
+    return row
+
+
+# config.json "training" keys that describe the run rather than the result.
+_RUN_ONLY_KEYS = ("command", "date")
+_SPLIT_KEYS = ("num_train", "num_val", "num_test")
+
+
+def resumable_fold(fold_dir: str, fold: int, expected_config: Dict[str, Any],
+                   split_sizes: Dict[str, int]) -> Optional[Dict[str, Any]]:
+    """The summary row of a completed fold directory whose settings are those
+    of this run, else None (with the reason printed). A fold directory is
+    complete when it holds config.json and model.safetensors; it matches
+    when every key of its config except the training section's command and
+    date equals `expected_config` and its split sizes equal `split_sizes`.
+    Since a fold trains deterministically from its settings, retraining it
+    would give the same model. The per-epoch history comes from
+    fold_result.json when the fold has one (folds written by crossval before
+    that file existed have none: they are left out of the curves)."""
+    config_path = os.path.join(fold_dir, "config.json")
+    if not os.path.isfile(config_path) or \
+            not os.path.isfile(os.path.join(fold_dir, "model.safetensors")):
+        return None
+    try:
+        with open(config_path, encoding="utf-8") as f:
+            stored = json.load(f)
+    except (OSError, ValueError) as err:
+        print(f"fold {fold}: retraining, {config_path} unreadable ({err})", flush=True)
+        return None
+    training = stored.get("training") if isinstance(stored, dict) else None
+    if not isinstance(training, dict) or "test_accuracy" not in training:
+        print(f"fold {fold}: retraining, {config_path} has no training result", flush=True)
+        return None
+    expected = json.loads(json.dumps(expected_config))
+    differences = sorted(
+        [k for k in set(expected) | set(stored) if k != "training"
+         and expected.get(k) != stored.get(k)]
+        + [f"training.{k}" for k in expected["training"]
+           if k not in _RUN_ONLY_KEYS and expected["training"][k] != training.get(k)]
+        + [f"training.{k}" for k in _SPLIT_KEYS if training.get(k) != split_sizes[k]]
+        + (["training.fold"] if training.get("fold") != fold else []))
+    if differences:
+        print(f"fold {fold}: retraining, {fold_dir} was trained with other settings "
+              f"({', '.join(differences)})", flush=True)
+        return None
+    row = None
+    try:
+        with open(os.path.join(fold_dir, FOLD_RESULT_FILE), encoding="utf-8") as f:
+            row = json.load(f)
+    except (OSError, ValueError):
+        pass
+    if not isinstance(row, dict) or row.get("fold") != fold or \
+            row.get("test_accuracy") != training["test_accuracy"]:
+        row = {"fold": fold, "test_accuracy": training["test_accuracy"],
+               "test_nll": training.get("test_nll"),
+               **{k: training[k] for k in _SPLIT_KEYS},
+               "train_accuracy": training.get("train_accuracy"),
+               "val_accuracy": training.get("val_accuracy"),
+               "best_epoch": training.get("best_epoch"),
+               "epochs_run": training.get("epochs_run"),
+               "wall_time_s": training.get("train_wall_time_s"),
+               "cpu_time_s": training.get("train_cpu_time_s"),
+               "load_average_end": None, "history": None}
+    row["resumed_from"] = training.get("date")
+    return row
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -180,6 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="test graphs with reference outputs in each fold's graphs.json")
     p.add_argument("--curves", metavar="PNG",
                    help="where to write the curves (default OUT/curves.png)")
+    p.add_argument("--resume", action="store_true",
+                   help="reuse each OUT/fold-K that a previous run completed with the "
+                        "same settings (training is deterministic) and train the others")
     p.add_argument("--replot", action="store_true",
                    help="only redraw the curves from OUT/summary.json (no training)")
     return p
@@ -188,7 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
 def run(args: argparse.Namespace, command: str) -> Dict[str, Any]:
     from tqdm import tqdm
 
-    from .train import check_args, clusters_for, training_settings
+    from .train import (check_args, clusters_for, make_run_config, make_split,
+                        training_settings)
 
     check_args(args)
     if args.jobs < 1:
@@ -211,8 +297,25 @@ def run(args: argparse.Namespace, command: str) -> Dict[str, Any]:
           f"load {load_start[0]:.1f}", flush=True)
     os.makedirs(args.out, exist_ok=True)
     rows: List[Dict[str, Any]] = []
-    bar = tqdm(total=len(args.folds), desc=f"{dataset.name} folds", unit="fold",
-               position=0, dynamic_ncols=True, disable=args.no_progress)
+    to_train = list(args.folds)
+    if args.resume:
+        to_train = []
+        for fold in args.folds:
+            split = make_split(dataset, fold, args.val_fraction,
+                               np.random.default_rng(args.seed), args.max_train_graphs)
+            sizes = {"num_train": len(split.train), "num_val": len(split.val),
+                     "num_test": len(split.test)}
+            row = resumable_fold(os.path.join(args.out, f"fold-{fold}"), fold,
+                                 dict(make_run_config(dataset, args, training),
+                                      training=dict(training, fold=fold)), sizes)
+            if row is None:
+                to_train.append(fold)
+            else:
+                rows.append(row)
+        print(f"resuming: folds {[r['fold'] for r in rows]} reused from {args.out}, "
+              f"training {to_train}", flush=True)
+    bar = tqdm(total=len(args.folds), initial=len(rows), desc=f"{dataset.name} folds",
+               unit="fold", position=0, dynamic_ncols=True, disable=args.no_progress)
 
     def report(row: Dict[str, Any]) -> None:
         rows.append(row)
@@ -226,14 +329,14 @@ def run(args: argparse.Namespace, command: str) -> Dict[str, Any]:
 
     try:
         if args.jobs == 1:
-            for fold in args.folds:
+            for fold in to_train:
                 report(_run_one_fold(args.dataset, fold, args, training, args.out, 1))
-        else:
+        elif to_train:
             with ProcessPoolExecutor(max_workers=args.jobs,
                                      mp_context=get_context("spawn")) as pool:
                 futures = [pool.submit(_run_one_fold, args.dataset, fold, args, training,
                                        args.out, 1 + i % args.jobs)
-                           for i, fold in enumerate(args.folds)]
+                           for i, fold in enumerate(to_train)]
                 for future in as_completed(futures):
                     report(future.result())
     finally:
@@ -251,7 +354,9 @@ def run(args: argparse.Namespace, command: str) -> Dict[str, Any]:
         "test_accuracy_pooled": sum(round(r["test_accuracy"] * r["num_test"]) for r in rows)
         / max(1, sum(r["num_test"] for r in rows)),
         "wall_time_s": round(seconds, 1),
-        "cpu_time_s": round(sum(r["cpu_time_s"] for r in rows), 1),
+        "cpu_time_s": round(sum(r["cpu_time_s"] or 0 for r in rows), 1),
+        "trained_folds": to_train,
+        "resumed_folds": [r["fold"] for r in rows if "resumed_from" in r],
         "jobs": args.jobs,
         "cpu": cpu_model(), "cpu_count": os.cpu_count(),
         "load_average_start": [round(v, 2) for v in load_start],
@@ -265,9 +370,8 @@ def run(args: argparse.Namespace, command: str) -> Dict[str, Any]:
     with open(os.path.join(args.out, SUMMARY_FILE), "w", encoding="utf-8") as f:
         json.dump(summary, f, indent=1)
     curves = args.curves or os.path.join(args.out, CURVES_FILE)
-    plot_curves({r["fold"]: r["history"] for r in rows}, curves,
-                _title(dataset.name, len(rows), mean, std),
-                {r["fold"]: r["best_epoch"] for r in rows})
+    if not _plot_rows(rows, curves, dataset.name, mean, std):
+        curves = "no curves (no fold has a stored history)"
     print(f"{dataset.name}: test accuracy {100 * mean:.2f} ± {100 * std:.2f} "
           f"(mean ± std over {len(rows)} folds; per fold "
           f"{', '.join(f'{100 * a:.1f}' for a in accuracies)}); wall time "

@@ -278,6 +278,54 @@ class CrossValidation(unittest.TestCase):
                             for r in rows])
         self.assertEqual(results[0], results[1])
 
+    def test_resume_reuses_matching_folds_and_retrains_the_others(self):
+        def cv(out, *extra):
+            code, stdout, err = run_cli(crossval.main, [
+                self.data, *self.common, "--epochs", "2", "--out", out,
+                "--export-graphs", "0", *extra])
+            self.assertEqual(code, 0, err)
+            with open(os.path.join(out, "summary.json")) as f:
+                return stdout, json.load(f)
+
+        fresh = cv(os.path.join(self.tmp.name, "fresh"), "--folds", "1-3")[1]["per_fold"]
+        out = os.path.join(self.tmp.name, "resume")
+        cv(out, "--folds", "1-2")
+        model = os.path.join(out, "fold-1", "model.safetensors")
+        stamp = os.stat(model).st_mtime_ns
+        # Fold 2 as an older crossval left it: no fold_result.json.
+        os.remove(os.path.join(out, "fold-2", crossval.FOLD_RESULT_FILE))
+        stdout, summary = cv(out, "--folds", "1-3", "--resume")
+        self.assertIn("resuming: folds [1, 2] reused", stdout)
+        self.assertEqual(summary["resumed_folds"], [1, 2])
+        self.assertEqual(summary["trained_folds"], [3])
+        self.assertEqual(os.stat(model).st_mtime_ns, stamp)  # not rewritten
+        rows = summary["per_fold"]
+        self.assertEqual([(r["fold"], r["test_accuracy"], r["best_epoch"], r["num_train"])
+                          for r in rows],
+                         [(r["fold"], r["test_accuracy"], r["best_epoch"], r["num_train"])
+                          for r in fresh])
+        def curves(history):  # without the epochs' times
+            return [{k: v for k, v in e.items() if k != "seconds"} for e in history]
+
+        self.assertEqual(curves(rows[0]["history"]), curves(fresh[0]["history"]))
+        self.assertIsNone(rows[1]["history"])
+        self.assertEqual(curves(rows[2]["history"]), curves(fresh[2]["history"]))
+        self.assertAlmostEqual(summary["test_accuracy_mean"],
+                               np.mean([r["test_accuracy"] for r in fresh]))
+        with open(os.path.join(out, "curves.png"), "rb") as f:
+            self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+        # Other settings (or another subset of the training graphs): retrained.
+        stdout, summary = cv(out, "--folds", "1", "--resume", "--lr", "0.002")
+        self.assertIn("fold 1: retraining", stdout)
+        self.assertIn("training.lr", stdout)
+        self.assertEqual(summary["trained_folds"], [1])
+        stdout, summary = cv(out, "--folds", "3", "--resume", "--max-train-graphs", "5")
+        self.assertIn("training.num_train", stdout)
+        self.assertEqual(summary["trained_folds"], [3])
+        stdout, summary = cv(out, "--folds", "2", "--resume", "--hidden", "9")
+        self.assertIn("hidden_channels", stdout)
+        self.assertEqual(summary["trained_folds"], [2])
+
     def test_help_and_bad_folds(self):
         code, stdout, _ = run_cli(crossval.main, ["--help"])
         self.assertEqual(code, 0)
