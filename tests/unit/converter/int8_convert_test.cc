@@ -78,7 +78,8 @@ TEST_CASE("calibration ranges equal the float64 evaluation of every tensor" *
   percentile.kind = RangeMethod::Kind::kPercentile;
   percentile.percentile = 99.0;
   const RangeMap clipped = CalibrateRanges(file, graphs, percentile, &summary);
-  for (const auto& [name, range] : clipped) {
+  for (const auto& [key, range] : clipped) {
+    const auto& name = key;  // clang 14: no lambda capture of a binding
     CAPTURE(name);
     CHECK(range.min >= ranges.at(name).min);
     CHECK(range.max <= ranges.at(name).max);
@@ -88,7 +89,8 @@ TEST_CASE("calibration ranges equal the float64 evaluation of every tensor" *
   RangeMethod mse;
   mse.kind = RangeMethod::Kind::kMse;
   const RangeMap least_squares = CalibrateRanges(file, graphs, mse, &summary);
-  for (const auto& [name, range] : least_squares) {
+  for (const auto& [key, range] : least_squares) {
+    const auto& name = key;  // clang 14: no lambda capture of a binding
     CAPTURE(name);
     CHECK(range.min >= std::min(ranges.at(name).min, 0.0));
     CHECK(range.max <= std::max(ranges.at(name).max, 0.0));
