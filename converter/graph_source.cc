@@ -7,6 +7,7 @@
 
 #include "converter/error.h"
 #include "converter/file_io.h"
+#include "converter/smiles_source.h"
 #include "diffpool_model_generated.h"
 
 namespace diffpool::converter {
@@ -166,7 +167,18 @@ LoadedGraphs LoadGraphs(const std::string& path, const ModelConfig& config,
       throw ConvertError(path + ": a split (\"" + options.split +
                          "\") needs a TU dataset folder");
     }
-    all = EndsWith(path, ".dpm") ? ReadTestVectors(path, config) : ReadGraphSet(path);
+    std::string skipped;
+    if (IsSmilesPath(path)) {
+      SmilesGraphs smiles = LoadSmilesGraphs(path, config);
+      all = std::move(smiles.set);
+      if (smiles.skipped > 0) {
+        skipped = ", " + std::to_string(smiles.skipped) + " of " +
+                  std::to_string(smiles.molecules) +
+                  " SMILES refused (first: " + smiles.first_skip + ")";
+      }
+    } else {
+      all = EndsWith(path, ".dpm") ? ReadTestVectors(path, config) : ReadGraphSet(path);
+    }
     if (all.num_features != config.num_features) {
       throw ConvertError(path + ": graphs have " + std::to_string(all.num_features) +
                          " features, the config " + std::to_string(config.num_features));
@@ -176,7 +188,10 @@ LoadedGraphs LoadGraphs(const std::string& path, const ModelConfig& config,
     for (size_t i : Spread(all.graphs.size(), options.limit)) {
       loaded.set.graphs.push_back(std::move(all.graphs[i]));
     }
-    loaded.description = path + (EndsWith(path, ".dpm") ? " (embedded test vectors)" : "");
+    loaded.description =
+        path + (EndsWith(path, ".dpm") ? " (embedded test vectors)"
+                : IsSmilesPath(path)   ? " (SMILES, runtime featurizer" + skipped + ")"
+                                       : "");
   }
   if (loaded.set.graphs.empty()) throw ConvertError(path + ": no graphs selected");
   loaded.description += ", " + std::to_string(loaded.set.graphs.size()) + " of " +

@@ -4,7 +4,10 @@
 //   * a TU dataset folder, text (DS/DS.txt) or raw (DS_A.txt ...) format,
 //     featurized with the config's feature_spec (one_hot_tag: the column of
 //     each node's tag in tag_values) and labelled with the position of the
-//     graph's label in the config's output_names.
+//     graph's label in the config's output_names;
+//   * SMILES: a .csv with a "smiles" column or a .smi/.smiles/.txt file,
+//     featurized by the runtime with the config's feature_spec.molecule
+//     (converter/smiles_source.h).
 // A split (TU only) picks "all" graphs, "train-K" or "test-K" (the published
 // 10fold_idx split K); a limit N then keeps N graphs evenly spread over the
 // selection (datasets are often sorted by class, so never just the first N).
