@@ -30,3 +30,18 @@ build/converter/diffpool-convert \
   --quantize int8 "${int8_data[@]}" \
   --out build/mutag_int8.dpm
 build/examples/diffpool-score build/mutag_int8.dpm examples/mutag/graphs.json --self-test
+
+# Molecules: the BBBP model (examples/bbbp: DiffPool trained on MoleculeNet
+# BBBP, blood-brain-barrier penetration) converted to int8 with its
+# calibration SMILES, then molscore (docs/molscore.md) scores held-out
+# molecules straight from SMILES on the device, and draws propranolol with
+# each atom colored by its level-1 DiffPool cluster.
+build/converter/diffpool-convert \
+  --config examples/bbbp/config.json \
+  --weights examples/bbbp/model.safetensors \
+  --test-vectors examples/bbbp/graphs.json \
+  --quantize int8 --calibration examples/bbbp/calibration.smi \
+  --out build/bbbp_int8.dpm
+build/examples/molscore/molscore build/bbbp_int8.dpm --file examples/bbbp/molecules.smi
+build/examples/molscore/molscore build/bbbp_int8.dpm "CC(C)NCC(O)COc1cccc2ccccc12 propranolol" \
+  --explain build/propranolol_clusters.svg
