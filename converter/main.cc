@@ -67,6 +67,8 @@ constexpr char kUsage[] =
     "                               on these labelled graphs (e.g. a held-out TU fold)\n"
     "  --evaluate-split S, --evaluate-limit N   as for --calibration\n"
     "  --float-pooling              keep DIFF_POOL in fp32 (DEQUANTIZE Z, QUANTIZE H)\n"
+    "  --no-integer-affine          give GEMM outputs their own scale, not their BatchNorm's\n"
+    "                               (a float CHANNEL_AFFINE; for measurements)\n"
     "  --no-exact-rewrites          skip moving BatchNorm scales into the GEMMs and centering\n"
     "                               the logits (exact in fp32; for measurements)\n"
     "  --help                 this text\n"
@@ -213,6 +215,9 @@ Arguments ParseArguments(int argc, char** argv) {
     } else if (flag == "--float-pooling") {
       args.int8_options.int8.float_pooling = true;
       args.int8_flags = true;
+    } else if (flag == "--no-integer-affine") {
+      args.int8_options.int8.integer_affine = false;
+      args.int8_flags = true;
     } else {
       UsageError("unknown argument \"" + flag + "\"");
     }
@@ -267,6 +272,8 @@ void PrintInt8Report(const diffpool::converter::Int8Report& r) {
     std::printf("    %d GEMM output range(s) widened to keep requantization below 255\n",
                 r.widened_scales);
   }
+  std::printf("    %d of the BatchNorm CHANNEL_AFFINEs integer (their GEMM output shares their scale)\n",
+              r.integer_affines);
   std::printf("  int8 test vectors: expected = this machine's int8 outputs, tolerance %.3g\n",
               r.test_vector_tolerance);
   std::printf("  size: fp32 %zu bytes, int8 %zu bytes (%.1f%% of fp32)\n", r.fp32_bytes,

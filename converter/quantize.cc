@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 #include <utility>
 
@@ -28,9 +29,19 @@ class Quantizer {
     CheckSupported();
     LoweredModel& m = result_.model;
     concat_of_.assign(in_.tensors.size(), -1);
-    for (const LoweredOp& op : in_.ops) {
+    std::vector<int32_t> readers(in_.tensors.size(), 0);
+    for (size_t i = 0; i < in_.ops.size(); ++i) {
+      const LoweredOp& op = in_.ops[i];
+      for (int32_t x : op.inputs) {
+        if (x >= 0) ++readers.at(x);
+      }
+      if (op.opcode == fb::OpCode::CHANNEL_AFFINE) affine_reading_[op.inputs.at(0)] = i;
       if (op.opcode != fb::OpCode::CONCAT) continue;
       for (int32_t x : op.inputs) concat_of_.at(x) = op.outputs.at(0);
+    }
+    // Only a GEMM output that nothing else reads may take its affine's scale.
+    for (auto it = affine_reading_.begin(); it != affine_reading_.end();) {
+      it = readers.at(it->first) == 1 ? std::next(it) : affine_reading_.erase(it);
     }
     // fp32 input features -> QUANTIZE; every reader takes the int8 copy.
     const int32_t input = m.input_features;
@@ -89,9 +100,9 @@ class Quantizer {
       m.ops.push_back(std::move(op));
     }
     if (m.tensors.at(m.output).type == fb::DataType::INT8) {
-      const int32_t values = m.AddActivation(m.tensors[m.output].name + ".dequantized",
-                                             m.tensors[m.output].shape.at(0),
-                                             m.tensors[m.output].row_domain);
+      const int32_t values =
+          m.AddActivation(m.tensors[m.output].name + ".dequantized",
+                          m.tensors[m.output].shape.at(0), m.tensors[m.output].row_domain);
       Emit(fb::OpCode::DEQUANTIZE, "output.dequantize", {m.output}, {values});
       m.output = values;
     }
@@ -103,24 +114,27 @@ class Quantizer {
     for (const LoweredOp& op : in_.ops) {
       const bool conv = op.opcode == fb::OpCode::GRAPH_CONV;
       if (conv && op.inputs.size() > 4 && op.inputs[4] >= 0) {
-        throw ConvertError("int8: " + op.name + " has a gated_bias (folded BatchNorm); int8 "
+        throw ConvertError("int8: " + op.name +
+                           " has a gated_bias (folded BatchNorm); int8 "
                            "needs the unfolded lowering");
       }
       if (conv && op.normalize) {
-        throw ConvertError("int8: " + op.name + " normalizes its rows (config normalize: true), "
+        throw ConvertError("int8: " + op.name +
+                           " normalizes its rows (config normalize: true), "
                            "which int8 GRAPH_CONV does not support");
       }
       if (conv && op.aggregation != fb::Aggregation::MEAN) {
         throw ConvertError("int8: " + op.name + " uses SUM aggregation; int8 supports MEAN only");
       }
-      if (op.opcode == fb::OpCode::DIFF_POOL &&
-          ((op.inputs.size() > 3 && op.inputs[3] >= 0) ||
-           (op.inputs.size() > 4 && op.inputs[4] >= 0))) {
-        throw ConvertError("int8: " + op.name + " has z_scale / z_shift (folded BatchNorm); int8 "
+      if (op.opcode == fb::OpCode::DIFF_POOL && ((op.inputs.size() > 3 && op.inputs[3] >= 0) ||
+                                                 (op.inputs.size() > 4 && op.inputs[4] >= 0))) {
+        throw ConvertError("int8: " + op.name +
+                           " has z_scale / z_shift (folded BatchNorm); int8 "
                            "needs the unfolded lowering");
       }
       if (op.opcode == fb::OpCode::READOUT && op.readout == fb::ReadoutMode::SUM) {
-        throw ConvertError("int8: " + op.name + " is a SUM readout; int8 supports MEAN and MAXIMUM");
+        throw ConvertError("int8: " + op.name +
+                           " is a SUM readout; int8 supports MEAN and MAXIMUM");
       }
     }
   }
@@ -175,7 +189,8 @@ class Quantizer {
     const int32_t x = op.inputs.at(0), y = op.outputs.at(0);
     RequireInt8(op, x);
     if (concat_of_.at(y) >= 0) {
-      throw ConvertError("int8: " + op.name + " output feeds a CONCAT directly; the unfolded "
+      throw ConvertError("int8: " + op.name +
+                         " output feeds a CONCAT directly; the unfolded "
                          "lowering puts a CHANNEL_AFFINE in between");
     }
     LoweredTensor& w = m.tensors.at(op.inputs.at(weights_at));
@@ -197,7 +212,8 @@ class Quantizer {
         if (needed <= scales.at(c)) continue;
         scales[c] = needed;
         for (size_t k = 0; k < cols; ++k) {
-          w.data[c * cols + k] = std::clamp(std::nearbyint(real[c * cols + k] / needed), -127.0, 127.0);
+          w.data[c * cols + k] =
+              std::clamp(std::nearbyint(real[c * cols + k] / needed), -127.0, 127.0);
         }
       }
     }
@@ -209,8 +225,8 @@ class Quantizer {
       for (size_t c = 0; c < bias.data.size(); ++c) {
         const double q = std::nearbyint(bias.data[c] / (in_scale * scales.at(c)));
         if (!(std::fabs(q) <= 2147483647.0)) {
-          throw ConvertError("int8: " + bias.name + "[" + std::to_string(c) + "] = " +
-                             std::to_string(bias.data[c]) + " overflows int32 at scale " +
+          throw ConvertError("int8: " + bias.name + "[" + std::to_string(c) +
+                             "] = " + std::to_string(bias.data[c]) + " overflows int32 at scale " +
                              std::to_string(in_scale * scales[c]));
         }
         bias.data[c] = q;
@@ -224,11 +240,40 @@ class Quantizer {
       // Too narrow an output range for the weights' resolution: widen it.
       out.scale = ToFloat(in_scale * max_scale / kMaxRequantization * (1 + 1e-6));
       const double lo = std::min(range.min, 0.0);
-      out.zero_point = static_cast<int32_t>(
-          std::clamp(std::nearbyint(-128.0 - lo / out.scale), -128.0, 127.0));
+      out.zero_point =
+          static_cast<int32_t>(std::clamp(std::nearbyint(-128.0 - lo / out.scale), -128.0, 127.0));
       ++result_.widened_scales;
     }
+    if (options_.integer_affine) ShareAffineScale(y, in_scale * max_scale, range, &out);
     SetInt8(y, out);
+  }
+
+  // A GEMM output read only by a CHANNEL_AFFINE whose scales are all +-1
+  // (a BatchNorm after MoveBatchNormScales) takes the affine output's scale,
+  // with its own zero point: the runtime's affine is then integer,
+  // y = +-(x - x_zp) + round(shift / scale) + y_zp (ChannelAffineInt8).
+  void ShareAffineScale(int32_t y, double max_input_scale, const TensorRange& range,
+                        LoweredQuantization* out) {
+    const auto it = affine_reading_.find(y);
+    if (it == affine_reading_.end()) return;
+    const LoweredOp& affine = in_.ops.at(it->second);
+    for (double g : in_.tensors.at(affine.inputs.at(1)).data) {
+      if (g != 1.0 && g != -1.0) return;
+    }
+    const int32_t a = affine.outputs.at(0);
+    const int32_t concat = concat_of_.at(a);
+    const double scale = ActivationQuantization(Range(concat >= 0 ? concat : a)).scale;
+    if (max_input_scale / scale >= kMaxRequantization) return;
+    // Only where the GEMM output's own range fits (sharing must not clip it)
+    // and the shared scale is at most integer_affine_max_coarsening times
+    // its own.
+    const double lo = std::min(range.min, 0.0);
+    if (std::max(range.max, 0.0) - lo > 255.0 * scale) return;
+    if (scale > options_.integer_affine_max_coarsening * out->scale) return;
+    out->scale = scale;
+    out->zero_point =
+        static_cast<int32_t>(std::clamp(std::nearbyint(-128.0 - lo / scale), -128.0, 127.0));
+    ++result_.shared_affine_scales;
   }
 
   void Pool(LoweredOp op) {
@@ -253,8 +298,9 @@ class Quantizer {
   const RangeMap& ranges_;
   const QuantizeOptions options_;
   QuantizeResult result_;
-  std::vector<int32_t> concat_of_;       // CONCAT input -> its CONCAT output
-  std::map<int32_t, int32_t> replacement_;  // fp32 tensor -> the int8 copy readers use
+  std::vector<int32_t> concat_of_;            // CONCAT input -> its CONCAT output
+  std::map<int32_t, size_t> affine_reading_;  // GEMM output -> the CHANNEL_AFFINE reading it
+  std::map<int32_t, int32_t> replacement_;    // fp32 tensor -> the int8 copy readers use
 };
 
 // Drops constants no op reads and renumbers the tensors.
@@ -352,7 +398,8 @@ int32_t MoveBatchNormScales(LoweredModel* model) {
     }
     LoweredTensor& scale = model->tensors.at(affine.inputs.at(1));
     LoweredTensor& weights = model->tensors.at(gemm.inputs.at(conv ? 2 : 1));
-    const int32_t bias_index = gemm.inputs.size() > (conv ? 3u : 2u) ? gemm.inputs[conv ? 3 : 2] : -1;
+    const int32_t bias_index =
+        gemm.inputs.size() > (conv ? 3u : 2u) ? gemm.inputs[conv ? 3 : 2] : -1;
     const size_t rows = scale.data.size();
     if (weights.shape.size() != 2 || static_cast<size_t>(weights.shape[0]) != rows) continue;
     const size_t cols = static_cast<size_t>(weights.shape[1]);
@@ -393,7 +440,8 @@ bool CenterLogits(LoweredModel* model) {
         continue;
       }
       LoweredTensor& w = model->tensors.at(op.inputs.at(1));
-      const size_t rows = static_cast<size_t>(w.shape.at(0)), cols = static_cast<size_t>(w.shape.at(1));
+      const size_t rows = static_cast<size_t>(w.shape.at(0)),
+                   cols = static_cast<size_t>(w.shape.at(1));
       for (size_t k = 0; k < cols; ++k) {
         double mean = 0;
         for (size_t r = 0; r < rows; ++r) mean += w.data[r * cols + k];

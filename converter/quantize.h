@@ -47,11 +47,17 @@ using RangeMap = std::map<std::string, TensorRange>;
 struct QuantizeOptions {
   // DIFF_POOL in fp32: DEQUANTIZE Z before it, QUANTIZE H after it.
   bool float_pooling = false;
+  // A GEMM output read only by a CHANNEL_AFFINE with scales +-1 takes that
+  // affine's output scale, which makes the runtime's affine integer-only.
+  bool integer_affine = true;
+  // ... where that scale is at most this many times the output's own.
+  double integer_affine_max_coarsening = 2.0;
 };
 
 struct QuantizeResult {
   LoweredModel model;
   int32_t widened_scales = 0;  // GEMM outputs whose scale the qc8 limit raised
+  int32_t shared_affine_scales = 0;  // GEMM outputs with their affine's scale
   // The names whose range was used, in op order (a CHANNEL_AFFINE feeding a
   // CONCAT uses the CONCAT's range, not its own).
   std::vector<std::string> used_ranges;

@@ -182,12 +182,14 @@ std::vector<uint8_t> BuildInt8ModelFile(const ModelConfig& config, const TensorM
       CalibrateRanges(unfolded_file, calibration.set, int8.ranges, &int8_report->calibration);
   QuantizeOptions quantize;
   quantize.float_pooling = int8.float_pooling;
+  quantize.integer_affine = int8.integer_affine;
   if (int8.search) {
     ranges = SearchRanges(config, unfolded, unfolded_file, calibration.set, ranges, quantize,
                           &int8_report->search);
   }
   const QuantizeResult quantized = QuantizeModel(unfolded, ranges, quantize);
   int8_report->widened_scales = quantized.widened_scales;
+  int8_report->integer_affines = quantized.shared_affine_scales;
 
   WriterOptions writer;
   writer.description = options.description;

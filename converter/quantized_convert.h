@@ -30,6 +30,7 @@ namespace diffpool::converter {
 struct Int8Options {
   RangeMethod ranges;           // calibration.h; the search's starting point
   bool float_pooling = false;  // QuantizeOptions::float_pooling
+  bool integer_affine = true;  // QuantizeOptions::integer_affine
   // The exact rewrites of quantize.h before calibration.
   bool move_batchnorm_scales = true;  // MoveBatchNormScales
   bool center_logits = true;          // CenterLogits
@@ -60,6 +61,7 @@ struct Int8Report {
   std::string ranges;  // RangeMethod::Describe()
   RangeSearchReport search;
   int32_t widened_scales = 0;
+  int32_t integer_affines = 0;  // QuantizeResult::shared_affine_scales
   size_t fp32_bytes = 0;  // the folded fp32 file with the same test vectors
   size_t int8_bytes = 0;
   double test_vector_tolerance = 0;

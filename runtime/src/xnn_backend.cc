@@ -80,6 +80,11 @@ ScopedXnnArena::ScopedXnnArena(ArenaBump* bump) : previous_(current_bump) { curr
 
 ScopedXnnArena::~ScopedXnnArena() { current_bump = previous_; }
 
+void* ArenaAllocate(ArenaBump* bump, size_t size) {
+  ScopedXnnArena scope(bump);
+  return BumpAllocate(kHeader, size);
+}
+
 Status FromXnnStatus(xnn_status status, const ArenaBump& bump, const char* what,
                      Message* message) {
   if (status == xnn_status_success) return Status::kOk;

@@ -40,6 +40,13 @@ class ScopedXnnArena {
   ArenaBump* previous_;
 };
 
+// Bytes one ArenaAllocate block may take beyond its size (header, alignment).
+constexpr size_t kArenaBlockOverhead = 128;
+
+// `size` bytes (64-byte aligned) from `bump` at init, for op state other
+// than XNNPACK's; null when it does not fit (bump->exhausted is then set).
+void* ArenaAllocate(ArenaBump* bump, size_t size);
+
 // kOk for xnn_status_success, else kBackendFailed (or kArenaTooSmall when the
 // arena ran out), with `what` and the xnn_status in the message.
 Status FromXnnStatus(xnn_status status, const ArenaBump& bump, const char* what,

@@ -124,6 +124,37 @@ void Dequantize(const int8_t* x, size_t count, float scale, int32_t zero_point, 
   for (size_t i = 0; i < count; ++i) y[i] = scale * static_cast<float>(x[i] - zero_point);
 }
 
+bool PrepareIntegerAffine(int32_t cols, float x_scale, int32_t x_zero_point,
+                          const float* channel_scale, const float* channel_shift, float y_scale,
+                          int32_t y_zero_point, int16_t* negate, int16_t* constant) {
+  constexpr float kMagic = 12582912.0f;  // rounds |v| <= 2^22 to an integer
+  if (x_scale != y_scale) return false;
+  const float inv = 1.0f / y_scale;
+  for (int32_t f = 0; f < cols; ++f) {
+    const float g = channel_scale[f];
+    const float t = channel_shift[f] * inv;
+    if ((g != 1.0f && g != -1.0f) || !(std::fabs(t) <= 1048576.0f)) return false;
+    const int32_t shift = static_cast<int32_t>((t + kMagic) - kMagic);
+    negate[f] = g < 0.0f ? -1 : 0;
+    // |x| <= 128, so a constant beyond +-512 saturates either way.
+    const int32_t c = y_zero_point - (g < 0.0f ? -x_zero_point : x_zero_point) + shift;
+    constant[f] = static_cast<int16_t>(c < -512 ? -512 : (c > 512 ? 512 : c));
+  }
+  return true;
+}
+
+void IntegerAffineInt8(const int8_t* x, int32_t rows, int32_t cols, const int16_t* negate,
+                       const int16_t* constant, int8_t* y) {
+  for (int32_t r = 0; r < rows; ++r) {
+    const int8_t* xr = x + static_cast<size_t>(r) * cols;
+    int8_t* yr = y + static_cast<size_t>(r) * cols;
+    for (int32_t f = 0; f < cols; ++f) {
+      const int16_t v = static_cast<int16_t>(((xr[f] ^ negate[f]) - negate[f]) + constant[f]);
+      yr[f] = static_cast<int8_t>(v < -128 ? -128 : (v > 127 ? 127 : v));
+    }
+  }
+}
+
 void ChannelAffineInt8(const int8_t* x, int32_t rows, int32_t cols, float x_scale,
                        int32_t x_zero_point, const float* channel_scale, const float* channel_shift,
                        float y_scale, int32_t y_zero_point, int8_t* y) {

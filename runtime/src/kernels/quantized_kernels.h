@@ -38,6 +38,16 @@ void PoolFeaturesInt8(const float* s, int32_t n, int32_t k, const int8_t* z, int
                       float z_scale, int32_t z_zero_point, const float* scale, const float* shift,
                       float* z_real, float* h_real, float h_scale, int32_t h_zero_point, int8_t* h);
 
+// The integer form of ChannelAffineInt8 when x and y share a scale and every
+// channel_scale is +-1 (the converter's integer_affine): y = +-(x - x_zp) +
+// y_zp + round(shift / scale), saturated. Prepare fills the per-channel
+// tables (cols each) and returns false if the form does not apply.
+bool PrepareIntegerAffine(int32_t cols, float x_scale, int32_t x_zero_point,
+                          const float* channel_scale, const float* channel_shift, float y_scale,
+                          int32_t y_zero_point, int16_t* negate, int16_t* constant);
+void IntegerAffineInt8(const int8_t* x, int32_t rows, int32_t cols, const int16_t* negate,
+                       const int16_t* constant, int8_t* y);
+
 // Mean or max over rows, keeping the quantization.
 void ReadoutRowsInt8(const int8_t* x, int32_t rows, int32_t c, int32_t zero_point, Readout mode,
                      int8_t* y);

@@ -21,6 +21,9 @@ namespace diffpool {
 // Per-operator state created at init.
 struct OpState {
   xnn_operator_t gemm = nullptr;  // GRAPH_CONV and LINEAR
+  // int8 CHANNEL_AFFINE in integer form: per-channel negate and constant
+  // tables (int16, cols each) in the init arena; null for the float form.
+  const int16_t* affine_table = nullptr;
 };
 
 struct PrepareContext {

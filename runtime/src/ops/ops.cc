@@ -27,6 +27,7 @@ size_t OpBackendBytes(const fb::Model* model, const fb::Operator* op) {
   switch (op->opcode()) {
     case fb::OpCode::GRAPH_CONV: return GraphConvBackendBytes(model, op);
     case fb::OpCode::LINEAR: return LinearBackendBytes(model, op);
+    case fb::OpCode::CHANNEL_AFFINE: return ChannelAffineBackendBytes(model, op);
     default: return 0;
   }
 }
@@ -35,6 +36,7 @@ Status PrepareOp(const PrepareContext& context, const fb::Operator* op, OpState*
   switch (op->opcode()) {
     case fb::OpCode::GRAPH_CONV: return PrepareGraphConv(context, op, state);
     case fb::OpCode::LINEAR: return PrepareLinear(context, op, state);
+    case fb::OpCode::CHANNEL_AFFINE: return PrepareChannelAffine(context, op, state);
     default: return Status::kOk;
   }
 }
@@ -49,7 +51,7 @@ Status EvalOp(const RunContext& context, int32_t index, const fb::Operator* op,
     case fb::OpCode::LOG_SOFTMAX: EvalSoftmax(context, op, /*log=*/true); return Status::kOk;
     case fb::OpCode::DIFF_POOL: EvalDiffPool(context, index, op); return Status::kOk;
     case fb::OpCode::READOUT: EvalReadout(context, op); return Status::kOk;
-    case fb::OpCode::CHANNEL_AFFINE: EvalChannelAffine(context, op); return Status::kOk;
+    case fb::OpCode::CHANNEL_AFFINE: EvalChannelAffine(context, op, state); return Status::kOk;
     case fb::OpCode::QUANTIZE: EvalQuantize(context, op, /*quantize=*/true); return Status::kOk;
     case fb::OpCode::DEQUANTIZE: EvalQuantize(context, op, /*quantize=*/false); return Status::kOk;
     case fb::OpCode::LAYER_NORM: EvalLayerNorm(context, op); return Status::kOk;

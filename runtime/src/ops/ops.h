@@ -42,7 +42,9 @@ void EvalDiffPool(const RunContext& context, int32_t index, const fb::Operator* 
 void EvalConcat(const RunContext& context, const fb::Operator* op);
 void EvalSoftmax(const RunContext& context, const fb::Operator* op, bool log);
 void EvalReadout(const RunContext& context, const fb::Operator* op);
-void EvalChannelAffine(const RunContext& context, const fb::Operator* op);
+size_t ChannelAffineBackendBytes(const fb::Model* model, const fb::Operator* op);
+Status PrepareChannelAffine(const PrepareContext& context, const fb::Operator* op, OpState* state);
+void EvalChannelAffine(const RunContext& context, const fb::Operator* op, const OpState& state);
 void EvalLayerNorm(const RunContext& context, const fb::Operator* op);
 void EvalQuantize(const RunContext& context, const fb::Operator* op, bool quantize);
 

@@ -3,6 +3,7 @@
 // the portable kernels, fp32 or int8 by the tensors' types.
 #include "kernels/normalization_kernels.h"
 #include "kernels/quantized_kernels.h"
+#include "message.h"
 #include "ops/ops.h"
 
 namespace diffpool {
@@ -78,16 +79,49 @@ void EvalLayerNorm(const RunContext& context, const fb::Operator* op) {
                          context.Constant(op->inputs()->Get(in::kNormShift)), context.Data(y));
 }
 
-void EvalChannelAffine(const RunContext& context, const fb::Operator* op) {
+size_t ChannelAffineBackendBytes(const fb::Model* model, const fb::Operator* op) {
+  const int32_t x = op->inputs()->Get(op_input::kAffineX);
+  if (model->tensors()->Get(x)->type() != fb::DataType::INT8) return 0;
+  return 2 * sizeof(int16_t) * static_cast<size_t>(Columns(model->tensors()->Get(x))) +
+         kArenaBlockOverhead;
+}
+
+Status PrepareChannelAffine(const PrepareContext& context, const fb::Operator* op, OpState* state) {
+  namespace in = op_input;
+  const int32_t x = op->inputs()->Get(in::kAffineX), y = op->outputs()->Get(0);
+  if (!context.IsInt8(x)) return Status::kOk;
+  const int32_t cols = Columns(context.tensor(x));
+  auto* table = static_cast<int16_t*>(
+      ArenaAllocate(context.xnn_arena, 2 * sizeof(int16_t) * static_cast<size_t>(cols)));
+  if (table == nullptr) {
+    return DIFFPOOL_FAIL(context.message, Status::kArenaTooSmall,
+                         "CHANNEL_AFFINE tables: arena too small");
+  }
+  const QuantParams xq = context.Quant(x), yq = context.Quant(y);
+  if (kernels::PrepareIntegerAffine(cols, xq.scale, xq.zero_point,
+                                    context.Constant(op->inputs()->Get(in::kAffineScale)),
+                                    context.Constant(op->inputs()->Get(in::kAffineShift)), yq.scale,
+                                    yq.zero_point, table, table + cols)) {
+    state->affine_table = table;
+  }
+  return Status::kOk;
+}
+
+void EvalChannelAffine(const RunContext& context, const fb::Operator* op, const OpState& state) {
   namespace in = op_input;
   const int32_t x = op->inputs()->Get(in::kAffineX), y = op->outputs()->Get(0);
   const float* scale = context.Constant(op->inputs()->Get(in::kAffineScale));
   const float* shift = context.Constant(op->inputs()->Get(in::kAffineShift));
   if (context.IsInt8(x)) {
+    const int32_t cols = context.Cols(x);
+    if (state.affine_table != nullptr) {
+      kernels::IntegerAffineInt8(context.DataInt8(x), context.Rows(x), cols, state.affine_table,
+                                 state.affine_table + cols, context.DataInt8(y));
+      return;
+    }
     const QuantParams xq = context.Quant(x), yq = context.Quant(y);
-    kernels::ChannelAffineInt8(context.DataInt8(x), context.Rows(x), context.Cols(x), xq.scale,
-                               xq.zero_point, scale, shift, yq.scale, yq.zero_point,
-                               context.DataInt8(y));
+    kernels::ChannelAffineInt8(context.DataInt8(x), context.Rows(x), cols, xq.scale, xq.zero_point,
+                               scale, shift, yq.scale, yq.zero_point, context.DataInt8(y));
     return;
   }
   kernels::ChannelAffine(context.Data(x), context.Rows(x), context.Cols(x), scale, shift,

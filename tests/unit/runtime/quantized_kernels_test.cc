@@ -194,5 +194,44 @@ TEST_CASE("int8 quantize / dequantize, affine, pooling and readout") {
   }
 }
 
+TEST_CASE("int8 integer affine (shared scale, +-1 scales) equals the float affine within a step") {
+  const int32_t rows = 5, cols = 40;
+  const float scale = 0.03f;
+  const int32_t x_zp = -128, y_zp = 7;
+  const Quantized x = RandomQuantized(rows * cols, scale, x_zp, 4);
+  std::vector<float> g(cols), b(cols);
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> shift(-3.0f, 3.0f);
+  for (int32_t f = 0; f < cols; ++f) {
+    g[f] = f % 3 == 0 ? -1.0f : 1.0f;
+    b[f] = shift(rng);
+  }
+  b[1] = 1e9f;   // saturates high
+  b[2] = -1e9f;  // saturates low
+  std::vector<int16_t> negate(cols), constant(cols);
+  REQUIRE(kernels::PrepareIntegerAffine(cols, scale, x_zp, g.data(), b.data(), scale, y_zp,
+                                        negate.data(), constant.data()) == false);  // 1e9 / 0.03
+  b[1] = 1000.0f;
+  b[2] = -1000.0f;
+  REQUIRE(kernels::PrepareIntegerAffine(cols, scale, x_zp, g.data(), b.data(), scale, y_zp,
+                                        negate.data(), constant.data()));
+  std::vector<int8_t> got(rows * cols), expected(rows * cols);
+  kernels::IntegerAffineInt8(x.q.data(), rows, cols, negate.data(), constant.data(), got.data());
+  kernels::ChannelAffineInt8(x.q.data(), rows, cols, scale, x_zp, g.data(), b.data(), scale, y_zp,
+                             expected.data());
+  for (int32_t i = 0; i < rows * cols; ++i) {
+    CAPTURE(i);
+    CHECK(std::abs(got[i] - expected[i]) <= 1);
+  }
+  CHECK(got[1] == 127);
+  CHECK(got[2] == -128);
+  // Not applicable: different scales, or a scale other than +-1.
+  CHECK_FALSE(kernels::PrepareIntegerAffine(cols, scale, x_zp, g.data(), b.data(), 0.04f, y_zp,
+                                            negate.data(), constant.data()));
+  g[0] = 0.5f;
+  CHECK_FALSE(kernels::PrepareIntegerAffine(cols, scale, x_zp, g.data(), b.data(), scale, y_zp,
+                                            negate.data(), constant.data()));
+}
+
 }  // namespace
 }  // namespace diffpool
