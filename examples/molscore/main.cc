@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -48,6 +49,8 @@ output:
 
 run:
   --threads N          threads for each forward pass (pthreadpool; default 1)
+  --self-test          first run the model's embedded test vectors (exit 2 if
+                       they fail)
   --repeat N           run each molecule N times and report the median latency
                        (default 1: the latency of the one pass that scored it)
   -h, --help           this text
@@ -66,6 +69,7 @@ struct Options {
   std::vector<std::string> smiles;
   std::string file;
   bool json = false;
+  bool self_test = false;
   std::string explain, explain_dir;
   int threads = 1;
   int repeat = 1;
@@ -104,6 +108,8 @@ Options ParseArgs(int argc, char** argv) {
       if (o.file.empty()) UsageError("--file needs a file name or '-'");
     } else if (a == "--json") {
       o.json = true;
+    } else if (a == "--self-test") {
+      o.self_test = true;
     } else if (a == "--explain") {
       o.explain = value();
       if (o.explain.empty()) UsageError("--explain needs a file name");
@@ -243,6 +249,18 @@ class App {
         std::exit(2);
       }
     }
+    if (o_.self_test) {
+      diffpool::SelfTestReport report;
+      diffpool::Message message;
+      const diffpool::Status status = scorer_.SelfTest(&report, &message);
+      std::fprintf(
+          stderr, "molscore: self-test %s: %d graphs, max |diff| %.3g (tolerance %.3g)%s%s\n",
+          status == diffpool::Status::kOk ? "passed" : diffpool::ToString(status),
+          report.graphs_checked, static_cast<double>(report.max_abs_diff),
+          static_cast<double>(report.tolerance), status == diffpool::Status::kOk ? "" : ": ",
+          status == diffpool::Status::kOk ? "" : message.text);
+      if (status != diffpool::Status::kOk) std::exit(2);
+    }
     // One pass at init, so that the first molecule's latency does not include
     // the first touch of the arena and the packed weights.
     molscore::ScoreResult warm_up;
@@ -362,7 +380,14 @@ class App {
     bool svg_ok = true;
     char score_text[1024];
     FormatScores(result, score_text, sizeof(score_text));
-    if (explain_) svg_ok = Explain(e, score_text, svg_path, sizeof(svg_path));
+    double explain_us = 0.0;
+    if (explain_) {
+      const auto start = std::chrono::steady_clock::now();
+      svg_ok = Explain(e, score_text, svg_path, sizeof(svg_path));
+      explain_us =
+          std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
+              .count();
+    }
     if (svg_ok) {
       ++scored_;
       latency_sum_ += latency;
@@ -387,7 +412,7 @@ class App {
       std::printf(",\"latency_us\":%.1f,\"featurize_us\":%.1f,\"run_us\":%.1f", latency,
                   result.featurize_us, result.run_us);
       if (explain_) {
-        std::printf(",\"svg\":");
+        std::printf(",\"explain_us\":%.1f,\"svg\":", explain_us);
         PutJsonString(stdout, svg_path);
         if (!svg_ok)
           std::printf(",\"error\":{\"status\":\"explain\",\"message\":\"cannot write\"}");

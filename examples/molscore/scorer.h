@@ -69,6 +69,11 @@ class Scorer {
   // `clusters` receives molecule().num_atoms values.
   diffpool::Status Level1Clusters(int32_t* clusters, int32_t capacity) const;
 
+  // Runs the model file's embedded test vectors (diffpool::RunSelfTest).
+  diffpool::Status SelfTest(diffpool::SelfTestReport* report, diffpool::Message* message) {
+    return diffpool::RunSelfTest(interpreter_, report, message);
+  }
+
   const diffpool::Model& model() const { return model_; }
   OutputMeaning meaning() const { return meaning_; }
   int32_t num_outputs() const { return model_.num_outputs(); }

@@ -86,6 +86,7 @@ def test_arguments(r, models):
         ([models["garbage"], "CCO"], "kModel"),
         ([models["classifier"], "--file", "/nonexistent/in.smi"], "cannot read /nonexistent/in.smi"),
         ([models["no_levels"], "CCO", "--explain", "x.svg"], "has no DiffPool pooling level"),
+        ([models["classifier"], "CCO", "--self-test"], "self-test kSelfTestMissing"),
     ]
     for argv, expected in cases:
         rc, out, err = r.molscore_run(*argv)
