@@ -262,10 +262,24 @@ def fold_standardization(model: DiffPool, mean: np.ndarray, std: np.ndarray) -> 
         model.lin2.bias.mul_(scale).add_(torch.as_tensor(mean, dtype=model.lin2.bias.dtype))
 
 
-def better(task: str, value: float, best: float) -> bool:
+def better(task: str, value: float, best: float, select: str = "metric") -> bool:
+    """value beats best: lower loss (select "loss") or RMSE, higher ROC-AUC."""
     if math.isnan(value):
         return False
-    return value < best if task == "regression" else value > best
+    return value < best if task == "regression" or select == "loss" else value > best
+
+
+@torch.no_grad()
+def mean_task_loss(model: DiffPool, data: "MoleculeSet", indices: Sequence[int],
+                   targets: torch.Tensor) -> float:
+    """The eval-mode model's mean task loss (no auxiliary losses) on `indices`."""
+    model.eval()
+    total = 0.0
+    for start in range(0, len(indices), EVAL_CHUNK):
+        chunk = list(indices[start:start + EVAL_CHUNK])
+        output = model(make_batch([data.graphs[i] for i in chunk], torch.float32))
+        total += task_loss(model.task, output, targets[chunk]).sum().item()
+    return total / len(indices)
 
 
 def train(model: DiffPool, data: MoleculeSet, split, args, rng,
@@ -277,7 +291,7 @@ def train(model: DiffPool, data: MoleculeSet, split, args, rng,
                                if task == "regression" else data.labels).float()
     names = task_names(task, args.labels)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    best_value = math.inf if task == "regression" else -math.inf
+    best_value = math.inf if task == "regression" or args.select == "loss" else -math.inf
     best = {"epoch": 0, "value": best_value, "state": copy.deepcopy(model.state_dict())}
     history = []
     epoch = 0
@@ -300,21 +314,27 @@ def train(model: DiffPool, data: MoleculeSet, split, args, rng,
         if task == "regression":
             out = out * target_std + target_mean
         value = metrics(task, data.labels[val_idx], out, names)["value"]
-        improved = better(task, value, best["value"])
+        val_loss = mean_task_loss(model, data, val_idx, targets)
+        criterion = val_loss if args.select == "loss" else value
+        improved = better(task, criterion, best["value"], args.select)
         if improved:
-            best = {"epoch": epoch, "value": value, "state": copy.deepcopy(model.state_dict())}
+            best = {"epoch": epoch, "value": criterion, "metric": value,
+                    "state": copy.deepcopy(model.state_dict())}
         history.append({"epoch": epoch, "train_loss": total / len(train_idx), "val": value,
+                        "val_loss": val_loss,
                         "seconds": round(time.perf_counter() - started, 2)})
         if args.log_every and (epoch % args.log_every == 0 or epoch == 1 or improved):
             log(f"epoch {epoch:4d}  loss {total / len(train_idx):.4f}  val "
-                f"{'rmse' if task == 'regression' else 'roc-auc'} {value:.4f}"
+                f"{'rmse' if task == 'regression' else 'roc-auc'} {value:.4f}  val loss "
+                f"{val_loss:.4f}"
                 + ("  *" if improved else "") + f"  ({history[-1]['seconds']:.1f} s)")
         if epoch - best["epoch"] >= args.patience:
             log(f"early stop at epoch {epoch}: no better validation result since "
                 f"epoch {best['epoch']}")
             break
     model.load_state_dict(best["state"])
-    return {"epochs_run": epoch, "best_epoch": best["epoch"], "val_metric": best["value"],
+    return {"epochs_run": epoch, "best_epoch": best["epoch"],
+            "val_metric": best.get("metric", math.nan), "select": args.select,
             "history": history}
 
 
@@ -476,6 +496,9 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("training")
     g.add_argument("--epochs", type=int, default=100)
     g.add_argument("--patience", type=int, default=20)
+    g.add_argument("--select", choices=("metric", "loss"), default="metric",
+                   help="early stopping and model selection on the validation metric "
+                        "(ROC-AUC or RMSE) or the validation task loss")
     g.add_argument("--lr", type=float, default=1e-3)
     g.add_argument("--weight-decay", type=float, default=1e-4)
     g.add_argument("--batch-size", type=int, default=32)
@@ -562,9 +585,59 @@ def metrics_main(argv: Sequence[str]) -> int:
     return 0
 
 
+def read_smiles_file(path: str) -> List[str]:
+    """SMILES of a CSV (column "smiles", any case) or of a SMILES file (first
+    token per line; blank and '#' lines skipped), as the converter reads them."""
+    if path.lower().endswith(".csv"):
+        with open(path, newline="") as f:
+            reader = csv.DictReader(f)
+            column = next((c for c in reader.fieldnames or [] if c.strip().lower() == "smiles"),
+                          None)
+            if column is None:
+                raise MoleculeDataError(f"{path}: no smiles column")
+            return [row[column].strip() for row in reader if row[column].strip()]
+    with open(path) as f:
+        return [line.split()[0] for line in f if line.strip() and not line.startswith("#")]
+
+
+def reference_main(argv: Sequence[str]) -> int:
+    p = argparse.ArgumentParser(
+        prog="python3 -m diffpool_ref.molecules reference",
+        description="graphs.json for SMILES: featurize.py's features (name = SMILES) and the "
+                    "float64 outputs of a model directory; the runtime parity test compares "
+                    "its own featurization and outputs with these. SMILES RDKit refuses or "
+                    "larger than max_nodes are left out (and counted).")
+    p.add_argument("--model", required=True, help="model directory")
+    p.add_argument("--smiles", required=True, action="append",
+                   help="CSV with a smiles column or SMILES file (repeatable)")
+    p.add_argument("--out", required=True, help="graphs.json to write")
+    args = p.parse_args(argv)
+    from .export import write_graph_set
+    from .config import load_config
+    config = load_config(os.path.join(args.model, "config.json"))
+    spec = config["feature_spec"]["molecule"]
+    records, refused = [], 0
+    for path in args.smiles:
+        for s in read_smiles_file(path):
+            try:
+                x, edge_index = fz.featurize(s, spec)
+            except fz.SmilesError:
+                refused += 1
+                continue
+            if not 1 <= x.shape[0] <= config["max_nodes"]:
+                refused += 1
+                continue
+            records.append(GraphRecord(s, x.astype(np.float64), edge_index))
+    write_graph_set(args.model, records, args.out)
+    print(f"wrote {args.out}: {len(records)} molecules ({refused} left out)")
+    return 0
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        if argv and argv[0] == "reference":
+            return reference_main(argv[1:])
         if argv and argv[0] == "score":
             return score_main(argv[1:])
         if argv and argv[0] == "metrics":
