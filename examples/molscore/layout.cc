@@ -11,7 +11,7 @@ constexpr double kPi = 3.14159265358979323846;
 // Fragments up to this size get shortest paths through ring chords (O(n^3));
 // larger ones use the zig-zag distance of the hop count alone.
 constexpr int32_t kMaxShortestPathAtoms = 256;
-constexpr int32_t kMaxSweeps = 2000;
+constexpr int32_t kMaxSweeps = 300;
 constexpr int32_t kPowerIterations = 300;
 
 // Distance of two atoms h bonds apart on a zig-zag chain (120 degrees).
@@ -311,7 +311,7 @@ void MoleculeLayout::LayoutFragment(const diffpool::Molecule& molecule, int32_t 
       x_[i] = nx;
       y_[i] = ny;
     }
-    if (max_move < 1e-5) break;
+    if (max_move < 1e-3) break;
   }
   // Push apart atoms that ended up too close.
   for (int pass = 0; pass < 100; ++pass) {

@@ -9,7 +9,8 @@
 //       and ring chords;
 //   start: classical MDS of those distances (power iteration from fixed
 //   vectors); then localized stress majorization (weights 1/d^2, ring pairs
-//   doubled) until no atom moves by more than 1e-5; then atoms closer than
+//   doubled), at most 300 sweeps, until no atom moves by more than 1e-3 (bond
+//   lengths) in a sweep; then atoms closer than
 //   0.55 are pushed apart; each fragment is rotated onto its principal axis
 //   with its first atom on the left, and fragments are placed left to right.
 //
