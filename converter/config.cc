@@ -179,8 +179,10 @@ ModelConfig ParseConfig(const std::string& json_text) {
     config.task = TaskKind::kClassification;
   } else if (task == "regression") {
     config.task = TaskKind::kRegression;
+  } else if (task == "multilabel") {
+    config.task = TaskKind::kMultilabel;
   } else {
-    Fail("task", "must be \"classification\" or \"regression\"", root["task"]);
+    Fail("task", "must be \"classification\", \"regression\" or \"multilabel\"", root["task"]);
   }
   config.num_features = Channels(root, "num_features");
   config.hidden_channels = Channels(root, "hidden_channels");

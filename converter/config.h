@@ -18,7 +18,8 @@
 
 namespace diffpool::converter {
 
-enum class TaskKind { kClassification, kRegression };
+// kMultilabel: an independent sigmoid probability per output (tox21's assays).
+enum class TaskKind { kClassification, kRegression, kMultilabel };
 
 // The DiffPool architectures diffpool-convert lowers (names: variants.h).
 enum class Variant {

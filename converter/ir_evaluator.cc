@@ -114,6 +114,11 @@ class Evaluator {
         return ChannelAffine(op);
       case fb::OpCode::LAYER_NORM:
         return LayerNorm(op);
+      case fb::OpCode::SIGMOID: {
+        DenseMatrix y = Get(op.inputs.at(0));
+        for (double& v : y.data) v = 1.0 / (1.0 + std::exp(-v));
+        return Output(op, 0, std::move(y));
+      }
       default:  // int8 ops (QUANTIZE, ...) are not float64 ops
         break;
     }

@@ -155,7 +155,9 @@ Offset<fb::Metadata> WriteMetadata(FlatBufferBuilder& fbb, const ModelConfig& co
   const Offset<fb::FeatureSpec> input = WriteFeatureSpec(fbb, config);
   return fb::CreateMetadataDirect(
       fbb,
-      config.task == TaskKind::kClassification ? fb::Task::CLASSIFICATION : fb::Task::REGRESSION,
+      config.task == TaskKind::kClassification ? fb::Task::CLASSIFICATION
+      : config.task == TaskKind::kMultilabel   ? fb::Task::MULTILABEL
+                                               : fb::Task::REGRESSION,
       &output_names, input, config.max_nodes, kProducerName, ConverterVersion(),
       options.description.c_str(), &properties);
 }

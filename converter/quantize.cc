@@ -84,6 +84,7 @@ class Quantizer {
         }
         case fb::OpCode::SOFTMAX:
         case fb::OpCode::LOG_SOFTMAX:
+        case fb::OpCode::SIGMOID:
           RequireInt8(op, op.inputs.at(0));  // int8 in, fp32 out
           break;
         case fb::OpCode::READOUT:

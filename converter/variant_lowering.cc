@@ -79,6 +79,12 @@ class Emitter {
       Emit(fb::OpCode::LOG_SOFTMAX, "log_softmax", {y}, {log_probs});
       y = log_probs;
       model_.output_kind = fb::OutputKind::LOG_PROBABILITIES;
+    } else if (config_.task == TaskKind::kMultilabel) {
+      const int32_t probs = model_.AddActivation("output.probabilities", config_.num_outputs,
+                                                 fb::RowDomain::GRAPH);
+      Emit(fb::OpCode::SIGMOID, "sigmoid", {y}, {probs});
+      y = probs;
+      model_.output_kind = fb::OutputKind::PROBABILITIES;
     } else {
       model_.output_kind = fb::OutputKind::VALUES;
     }

@@ -598,7 +598,8 @@ Status Interpreter::RunBatch(const Graph* graphs, int32_t num_graphs, float* out
                          outputs == nullptr ? 0 : outputs_size, static_cast<long long>(needed));
   }
   const bool log_probs = state_->model->output_kind() == fb::OutputKind::LOG_PROBABILITIES;
-  if (probabilities != nullptr && !log_probs) {
+  const bool probs = state_->model->output_kind() == fb::OutputKind::PROBABILITIES;
+  if (probabilities != nullptr && !log_probs && !probs) {
     return DIFFPOOL_FAIL(&last_error_, Status::kInvalidArgument,
                          "probabilities requested from a model that outputs values");
   }
@@ -606,7 +607,9 @@ Status Interpreter::RunBatch(const Graph* graphs, int32_t num_graphs, float* out
   DIFFPOOL_RETURN_IF_ERROR(Compute(graphs, num_graphs, &result));
   std::memcpy(outputs, result, sizeof(float) * static_cast<size_t>(needed));
   if (probabilities != nullptr) {
-    for (int64_t j = 0; j < needed; ++j) probabilities[j] = std::exp(result[j]);
+    for (int64_t j = 0; j < needed; ++j) {
+      probabilities[j] = probs ? result[j] : std::exp(result[j]);
+    }
   }
   return Status::kOk;
 }

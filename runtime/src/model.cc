@@ -64,8 +64,11 @@ int32_t Model::clusters(int32_t level) const {
 }
 
 Task Model::task() const {
-  return root_->metadata()->task() == fb::Task::REGRESSION ? Task::kRegression
-                                                           : Task::kClassification;
+  switch (root_->metadata()->task()) {
+    case fb::Task::REGRESSION: return Task::kRegression;
+    case fb::Task::MULTILABEL: return Task::kMultilabel;
+    default: return Task::kClassification;
+  }
 }
 
 const char* Model::output_name(int32_t i) const {

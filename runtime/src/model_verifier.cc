@@ -83,11 +83,13 @@ class Verifier {
     if (max_nodes_ < 1 || max_nodes_ > kMaxModelNodes) {
       return Fail("max_nodes %d outside [1, %d]", max_nodes_, kMaxModelNodes);
     }
-    if (meta->task() != fb::Task::CLASSIFICATION && meta->task() != fb::Task::REGRESSION) {
+    if (meta->task() != fb::Task::CLASSIFICATION && meta->task() != fb::Task::REGRESSION &&
+        meta->task() != fb::Task::MULTILABEL) {
       return Fail("unknown task %d", static_cast<int>(meta->task()));
     }
     if (model_->output_kind() != fb::OutputKind::LOG_PROBABILITIES &&
-        model_->output_kind() != fb::OutputKind::VALUES) {
+        model_->output_kind() != fb::OutputKind::VALUES &&
+        model_->output_kind() != fb::OutputKind::PROBABILITIES) {
       return Fail("unknown output_kind %d", static_cast<int>(model_->output_kind()));
     }
     if (model_->tensors() == nullptr || model_->tensors()->size() == 0 ||
@@ -510,7 +512,8 @@ class Verifier {
         return Status::kOk;
       }
       case OpCode::SOFTMAX:
-      case OpCode::LOG_SOFTMAX: {
+      case OpCode::LOG_SOFTMAX:
+      case OpCode::SIGMOID: {
         DIFFPOOL_RETURN_IF_ERROR(Arity(op, o, 1, 1));
         DIFFPOOL_RETURN_IF_ERROR(Input(op, inputs->Get(0)));
         DIFFPOOL_RETURN_IF_ERROR(Output(op, outputs->Get(0)));

@@ -224,6 +224,12 @@ std::vector<double> EvaluateReference(const fb::Model* model, const GraphData& g
         values[out[0]] = y;
         break;
       }
+      case fb::OpCode::SIGMOID: {
+        Value y = values[in[0]];
+        for (double& v : y.data) v = 1.0 / (1.0 + std::exp(-v));
+        values[out[0]] = y;
+        break;
+      }
       case fb::OpCode::LAYER_NORM: {
         Value y = values[in[0]];
         const std::vector<double> scale = constant_or_empty(in[1]);

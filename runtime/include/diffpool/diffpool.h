@@ -82,7 +82,8 @@ int32_t diffpool_model_num_features(const diffpool_model* model);
 int32_t diffpool_model_num_outputs(const diffpool_model* model);
 int32_t diffpool_model_max_nodes(const diffpool_model* model);
 int32_t diffpool_model_num_levels(const diffpool_model* model);
-/* 0 classification (outputs are log-probabilities), 1 regression. */
+/* 0 classification (outputs are log-probabilities), 1 regression, 2 multilabel
+ * (outputs are independent probabilities, one per task). */
 int32_t diffpool_model_task(const diffpool_model* model);
 /* Class label or target name i; "" if none. Never NULL. */
 const char* diffpool_model_output_name(const diffpool_model* model, int32_t i);

@@ -104,8 +104,10 @@ class Interpreter {
   static void Destroy(Interpreter* interpreter);
 
   // One forward pass. `output` receives num_outputs() floats: log-probabilities
-  // for classification, values for regression. `probabilities` (optional, may
-  // be null) receives exp(log-probabilities) for classification.
+  // for classification, values for regression, per-output probabilities for
+  // multilabel. `probabilities` (optional, may be null) receives
+  // exp(log-probabilities) for classification, the same probabilities for
+  // multilabel.
   // On failure `output` and `probabilities` are untouched (not one float is
   // written), last_error() says why, the previous Run's assignments and
   // tensors are no longer readable (the arena may be partly overwritten), and

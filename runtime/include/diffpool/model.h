@@ -24,7 +24,8 @@ constexpr uint32_t kRuntimeVersion = 1;
 // Newest schema_version this runtime knows.
 constexpr uint32_t kSchemaVersion = 1;
 
-enum class Task : int32_t { kClassification = 0, kRegression = 1 };
+// kMultilabel: one independent probability per output (sigmoid), e.g. tox21.
+enum class Task : int32_t { kClassification = 0, kRegression = 1, kMultilabel = 2 };
 
 class Model {
  public:

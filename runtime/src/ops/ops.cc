@@ -14,7 +14,8 @@ size_t OpScratchBytes(const fb::Model* model, const fb::Operator* op, RowCounts 
     case fb::OpCode::CHANNEL_AFFINE:
     case fb::OpCode::QUANTIZE:
     case fb::OpCode::DEQUANTIZE:
-    case fb::OpCode::LAYER_NORM: return 0;
+    case fb::OpCode::LAYER_NORM:
+    case fb::OpCode::SIGMOID: return 0;
   }
   return 0;
 }
@@ -55,6 +56,7 @@ Status EvalOp(const RunContext& context, int32_t index, const fb::Operator* op,
     case fb::OpCode::QUANTIZE: EvalQuantize(context, op, /*quantize=*/true); return Status::kOk;
     case fb::OpCode::DEQUANTIZE: EvalQuantize(context, op, /*quantize=*/false); return Status::kOk;
     case fb::OpCode::LAYER_NORM: EvalLayerNorm(context, op); return Status::kOk;
+    case fb::OpCode::SIGMOID: EvalSigmoid(context, op); return Status::kOk;
   }
   return Status::kInternal;
 }

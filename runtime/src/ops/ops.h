@@ -41,6 +41,7 @@ void EvalDiffPool(const RunContext& context, int32_t index, const fb::Operator* 
 
 void EvalConcat(const RunContext& context, const fb::Operator* op);
 void EvalSoftmax(const RunContext& context, const fb::Operator* op, bool log);
+void EvalSigmoid(const RunContext& context, const fb::Operator* op);  // ops/sigmoid.cc
 void EvalReadout(const RunContext& context, const fb::Operator* op);
 size_t ChannelAffineBackendBytes(const fb::Model* model, const fb::Operator* op);
 Status PrepareChannelAffine(const PrepareContext& context, const fb::Operator* op, OpState* state);
