@@ -22,7 +22,7 @@ resume=()
 declare -A options=(
   [MUTAG]="--epochs 300 --patience 60"
   [PTC]="--epochs 200 --patience 50"
-  [PROTEINS]="--cluster-nodes 150 --epochs 100 --patience 30"
+  [PROTEINS]="--cluster-nodes 150 --epochs 100 --patience 30 --select loss"
   [ENZYMES]="--epochs 200 --patience 60"
   [NCI1]="--epochs 50 --patience 15"
 )
