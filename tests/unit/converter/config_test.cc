@@ -108,7 +108,7 @@ TEST_CASE("errors name the field and the value") {
         "config.version must be 1 (the only version this converter reads), got 2");
   CHECK(ErrorWith("variant", "<erase>") == "config.variant is required, got nothing");
   CHECK(ErrorWith("task", "ranking") ==
-        R"(config.task must be "classification" or "regression", got "ranking")");
+        R"(config.task must be "classification", "regression" or "multilabel", got "ranking")");
   CHECK(ErrorWith("hidden_channels", 0) ==
         "config.hidden_channels must be an integer in [1, 65536], got 0");
   CHECK(ErrorWith("hidden_channels", -3) ==
