@@ -67,8 +67,9 @@ constexpr char kUsage[] =
     "                               on these labelled graphs (e.g. a held-out TU fold)\n"
     "  --evaluate-split S, --evaluate-limit N   as for --calibration\n"
     "  --float-pooling              keep DIFF_POOL in fp32 (DEQUANTIZE Z, QUANTIZE H)\n"
-    "  --no-integer-affine          give GEMM outputs their own scale, not their BatchNorm's\n"
-    "                               (a float CHANNEL_AFFINE; for measurements)\n"
+    "  --integer-affine             give a GEMM output its BatchNorm's scale where that is\n"
+    "                               at most 2x coarser: integer BatchNorm ops, faster, less\n"
+    "                               accurate (docs/quantization.md)\n"
     "  --no-exact-rewrites          skip moving BatchNorm scales into the GEMMs and centering\n"
     "                               the logits (exact in fp32; for measurements)\n"
     "  --help                 this text\n"
@@ -215,8 +216,8 @@ Arguments ParseArguments(int argc, char** argv) {
     } else if (flag == "--float-pooling") {
       args.int8_options.int8.float_pooling = true;
       args.int8_flags = true;
-    } else if (flag == "--no-integer-affine") {
-      args.int8_options.int8.integer_affine = false;
+    } else if (flag == "--integer-affine") {
+      args.int8_options.int8.integer_affine = true;
       args.int8_flags = true;
     } else {
       UsageError("unknown argument \"" + flag + "\"");

@@ -30,7 +30,7 @@ namespace diffpool::converter {
 struct Int8Options {
   RangeMethod ranges;           // calibration.h; the search's starting point
   bool float_pooling = false;  // QuantizeOptions::float_pooling
-  bool integer_affine = true;  // QuantizeOptions::integer_affine
+  bool integer_affine = false;  // QuantizeOptions::integer_affine
   // The exact rewrites of quantize.h before calibration.
   bool move_batchnorm_scales = true;  // MoveBatchNormScales
   bool center_logits = true;          // CenterLogits
