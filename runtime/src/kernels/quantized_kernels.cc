@@ -155,6 +155,29 @@ void IntegerAffineInt8(const int8_t* x, int32_t rows, int32_t cols, const int16_
   }
 }
 
+void PrepareAffineInt8(int32_t cols, float x_scale, int32_t x_zero_point,
+                       const float* channel_scale, const float* channel_shift, float y_scale,
+                       int32_t y_zero_point, float* multiplier, float* offset) {
+  const float inv = 1.0f / y_scale;
+  for (int32_t f = 0; f < cols; ++f) {
+    const float m = x_scale * channel_scale[f];
+    multiplier[f] = m * inv;
+    offset[f] = (channel_shift[f] - m * static_cast<float>(x_zero_point)) * inv +
+                static_cast<float>(y_zero_point);
+  }
+}
+
+void PreparedAffineInt8(const int8_t* x, int32_t rows, int32_t cols, const float* multiplier,
+                        const float* offset, int8_t* y) {
+  for (int32_t r = 0; r < rows; ++r) {
+    const int8_t* xr = x + static_cast<size_t>(r) * cols;
+    int8_t* yr = y + static_cast<size_t>(r) * cols;
+    for (int32_t f = 0; f < cols; ++f) {
+      yr[f] = Saturate(static_cast<float>(xr[f]) * multiplier[f] + offset[f]);
+    }
+  }
+}
+
 void ChannelAffineInt8(const int8_t* x, int32_t rows, int32_t cols, float x_scale,
                        int32_t x_zero_point, const float* channel_scale, const float* channel_shift,
                        float y_scale, int32_t y_zero_point, int8_t* y) {
@@ -162,21 +185,15 @@ void ChannelAffineInt8(const int8_t* x, int32_t rows, int32_t cols, float x_scal
   // columns.
   constexpr int32_t kMaxChunk = 256;
   float multiplier[kMaxChunk], offset[kMaxChunk];
-  const float inv = 1.0f / y_scale;
+  int8_t chunk[kMaxChunk];
   for (int32_t f0 = 0; f0 < cols; f0 += kMaxChunk) {
     const int32_t width = cols - f0 < kMaxChunk ? cols - f0 : kMaxChunk;
-    for (int32_t f = 0; f < width; ++f) {
-      const float m = x_scale * channel_scale[f0 + f];
-      multiplier[f] = m * inv;
-      offset[f] = (channel_shift[f0 + f] - m * static_cast<float>(x_zero_point)) * inv +
-                  static_cast<float>(y_zero_point);
-    }
+    PrepareAffineInt8(width, x_scale, x_zero_point, channel_scale + f0, channel_shift + f0, y_scale,
+                      y_zero_point, multiplier, offset);
     for (int32_t r = 0; r < rows; ++r) {
-      const int8_t* xr = x + static_cast<size_t>(r) * cols + f0;
-      int8_t* yr = y + static_cast<size_t>(r) * cols + f0;
-      for (int32_t f = 0; f < width; ++f) {
-        yr[f] = Saturate(static_cast<float>(xr[f]) * multiplier[f] + offset[f]);
-      }
+      const size_t at = static_cast<size_t>(r) * cols + f0;
+      PreparedAffineInt8(x + at, 1, width, multiplier, offset, chunk);
+      std::memcpy(y + at, chunk, width);
     }
   }
 }

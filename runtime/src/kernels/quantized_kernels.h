@@ -38,6 +38,14 @@ void PoolFeaturesInt8(const float* s, int32_t n, int32_t k, const int8_t* z, int
                       float z_scale, int32_t z_zero_point, const float* scale, const float* shift,
                       float* z_real, float* h_real, float h_scale, int32_t h_zero_point, int8_t* h);
 
+// ChannelAffineInt8 in two steps: per-channel multiplier and offset (cols
+// each, once), then the rows.
+void PrepareAffineInt8(int32_t cols, float x_scale, int32_t x_zero_point,
+                       const float* channel_scale, const float* channel_shift, float y_scale,
+                       int32_t y_zero_point, float* multiplier, float* offset);
+void PreparedAffineInt8(const int8_t* x, int32_t rows, int32_t cols, const float* multiplier,
+                        const float* offset, int8_t* y);
+
 // The integer form of ChannelAffineInt8 when x and y share a scale and every
 // channel_scale is +-1 (the converter's integer_affine): y = +-(x - x_zp) +
 // y_zp + round(shift / scale), saturated. Prepare fills the per-channel

@@ -21,9 +21,10 @@ namespace diffpool {
 // Per-operator state created at init.
 struct OpState {
   xnn_operator_t gemm = nullptr;  // GRAPH_CONV and LINEAR
-  // int8 CHANNEL_AFFINE in integer form: per-channel negate and constant
-  // tables (int16, cols each) in the init arena; null for the float form.
+  // int8 CHANNEL_AFFINE, tables in the init arena (cols each): the integer
+  // form's negate and constant, else the float form's multiplier and offset.
   const int16_t* affine_table = nullptr;
+  const float* affine_float = nullptr;
 };
 
 struct PrepareContext {

@@ -82,7 +82,7 @@ void EvalLayerNorm(const RunContext& context, const fb::Operator* op) {
 size_t ChannelAffineBackendBytes(const fb::Model* model, const fb::Operator* op) {
   const int32_t x = op->inputs()->Get(op_input::kAffineX);
   if (model->tensors()->Get(x)->type() != fb::DataType::INT8) return 0;
-  return 2 * sizeof(int16_t) * static_cast<size_t>(Columns(model->tensors()->Get(x))) +
+  return 2 * sizeof(float) * static_cast<size_t>(Columns(model->tensors()->Get(x))) +
          kArenaBlockOverhead;
 }
 
@@ -91,19 +91,24 @@ Status PrepareChannelAffine(const PrepareContext& context, const fb::Operator* o
   const int32_t x = op->inputs()->Get(in::kAffineX), y = op->outputs()->Get(0);
   if (!context.IsInt8(x)) return Status::kOk;
   const int32_t cols = Columns(context.tensor(x));
-  auto* table = static_cast<int16_t*>(
-      ArenaAllocate(context.xnn_arena, 2 * sizeof(int16_t) * static_cast<size_t>(cols)));
-  if (table == nullptr) {
+  void* block = ArenaAllocate(context.xnn_arena, 2 * sizeof(float) * static_cast<size_t>(cols));
+  if (block == nullptr) {
     return DIFFPOOL_FAIL(context.message, Status::kArenaTooSmall,
                          "CHANNEL_AFFINE tables: arena too small");
   }
   const QuantParams xq = context.Quant(x), yq = context.Quant(y);
-  if (kernels::PrepareIntegerAffine(cols, xq.scale, xq.zero_point,
-                                    context.Constant(op->inputs()->Get(in::kAffineScale)),
-                                    context.Constant(op->inputs()->Get(in::kAffineShift)), yq.scale,
+  const float* scale = context.Constant(op->inputs()->Get(in::kAffineScale));
+  const float* shift = context.Constant(op->inputs()->Get(in::kAffineShift));
+  auto* table = static_cast<int16_t*>(block);
+  if (kernels::PrepareIntegerAffine(cols, xq.scale, xq.zero_point, scale, shift, yq.scale,
                                     yq.zero_point, table, table + cols)) {
     state->affine_table = table;
+    return Status::kOk;
   }
+  auto* affine = static_cast<float*>(block);
+  kernels::PrepareAffineInt8(cols, xq.scale, xq.zero_point, scale, shift, yq.scale, yq.zero_point,
+                             affine, affine + cols);
+  state->affine_float = affine;
   return Status::kOk;
 }
 
@@ -117,6 +122,11 @@ void EvalChannelAffine(const RunContext& context, const fb::Operator* op, const 
     if (state.affine_table != nullptr) {
       kernels::IntegerAffineInt8(context.DataInt8(x), context.Rows(x), cols, state.affine_table,
                                  state.affine_table + cols, context.DataInt8(y));
+      return;
+    }
+    if (state.affine_float != nullptr) {
+      kernels::PreparedAffineInt8(context.DataInt8(x), context.Rows(x), cols, state.affine_float,
+                                  state.affine_float + cols, context.DataInt8(y));
       return;
     }
     const QuantParams xq = context.Quant(x), yq = context.Quant(y);
