@@ -27,8 +27,8 @@ constexpr const char* kUsage = R"(usage: molscore MODEL.dpm SMILES... [options]
 
 Scores molecules with MODEL.dpm (a model converted with a molecule feature_spec,
 docs/smiles.md) and prints one line per molecule: the model's scores under its
-output names (class probabilities and the predicted class, or regression
-values), the atom count and the latency (SMILES parsing + featurizing + one
+output names (class probabilities and the predicted class, per-task
+probabilities of a multilabel model, or regression values), the atom count and the latency (SMILES parsing + featurizing + one
 forward pass). A SMILES the parser refuses, or a molecule with more atoms than
 the model's max_nodes, gives an error line with the reason and the batch goes
 on. Everything is sized from the model once; scoring allocates nothing.
@@ -267,10 +267,12 @@ class App {
     (void)scorer_.Score("C", &warm_up);
     times_.resize(static_cast<size_t>(o_.repeat));
     line_.reset(new char[kMaxLine + 2]);
-    std::fprintf(stderr, "molscore: %s: %s, %d output%s (", o_.model_path.c_str(),
-                 scorer_.meaning() == molscore::OutputMeaning::kClassProbabilities
-                     ? "class probabilities"
-                     : "values",
+    const char* kind = scorer_.meaning() == molscore::OutputMeaning::kClassProbabilities
+                           ? "class probabilities"
+                       : scorer_.meaning() == molscore::OutputMeaning::kTaskProbabilities
+                           ? "per-task probabilities"
+                           : "values";
+    std::fprintf(stderr, "molscore: %s: %s, %d output%s (", o_.model_path.c_str(), kind,
                  scorer_.num_outputs(), scorer_.num_outputs() == 1 ? "" : "s");
     for (int32_t j = 0; j < scorer_.num_outputs(); ++j) {
       std::fprintf(stderr, "%s%s", j ? ", " : "", scorer_.output_label(j));
@@ -436,16 +438,17 @@ class App {
     PutJsonString(stdout, e.smiles);
   }
 
-  // "p(inactive)=0.1234 p(active)=0.8766 class=active" or "logS=-2.3456".
+  // "p(inactive)=0.1234 p(active)=0.8766 class=active", "p(NR-AR)=0.0312
+  // p(SR-p53)=0.2210" (per-task probabilities) or "logS=-2.3456".
   void FormatScores(const molscore::ScoreResult& r, char* text, size_t size) {
     size_t n = 0;
-    const bool probabilities = scorer_.meaning() == molscore::OutputMeaning::kClassProbabilities;
+    const bool probabilities = scorer_.meaning() != molscore::OutputMeaning::kValues;
     for (int32_t j = 0; j < scorer_.num_outputs() && n < size; ++j) {
       n += static_cast<size_t>(
           std::snprintf(text + n, size - n, probabilities ? "%sp(%s)=%.4f" : "%s%s=%.5g",
                         j ? " " : "", scorer_.output_label(j), static_cast<double>(r.scores[j])));
     }
-    if (probabilities && n < size) {
+    if (r.predicted >= 0 && n < size) {
       std::snprintf(text + n, size - n, " class=%s", scorer_.output_label(r.predicted));
     }
   }

@@ -42,9 +42,16 @@ bool Scorer::Init(const void* data, size_t size, const ScorerOptions& options, s
              " (molscore needs a model converted with a molecule feature_spec, docs/smiles.md)";
     return false;
   }
-  const bool log_probs =
-      model_.root()->output_kind() == diffpool::fb::OutputKind::LOG_PROBABILITIES;
-  meaning_ = log_probs ? OutputMeaning::kClassProbabilities : OutputMeaning::kValues;
+  switch (model_.root()->output_kind()) {
+    case diffpool::fb::OutputKind::LOG_PROBABILITIES:
+      meaning_ = OutputMeaning::kClassProbabilities;
+      break;
+    case diffpool::fb::OutputKind::PROBABILITIES:
+      meaning_ = OutputMeaning::kTaskProbabilities;
+      break;
+    default:
+      meaning_ = OutputMeaning::kValues;
+  }
   const int32_t n = model_.max_nodes();
   // ParseSmiles refuses more than 8 bonds per atom of max_nodes (4 written
   // atoms per atom, 2 bonds each), so 16 edges per atom hold any molecule it
@@ -82,9 +89,10 @@ bool Scorer::Init(const void* data, size_t size, const ScorerOptions& options, s
   labels_.reset(new std::string[outputs]);
   for (int32_t i = 0; i < outputs; ++i) {
     const char* name = model_.output_name(i);
-    labels_[i] = *name ? name
-                       : (meaning_ == OutputMeaning::kClassProbabilities ? "class " : "y") +
-                             std::to_string(i);
+    const char* unnamed = meaning_ == OutputMeaning::kClassProbabilities  ? "class "
+                          : meaning_ == OutputMeaning::kTaskProbabilities ? "task "
+                                                                          : "y";
+    labels_[i] = *name ? std::string(name) : unnamed + std::to_string(i);
   }
   return true;
 }

@@ -19,6 +19,7 @@ namespace molscore {
 // How the model's output row reads.
 enum class OutputMeaning {
   kClassProbabilities,  // classification, log-probabilities: softmax over classes
+  kTaskProbabilities,   // multilabel (SIGMOID, PROBABILITIES): one probability per task
   kValues,              // regression (or any VALUES output): one value per target
 };
 
@@ -35,7 +36,7 @@ struct ScoreResult {
   diffpool::Message message;  // why, when status is not kOk
   int32_t atoms = 0;          // heavy atoms after hydrogen folding (the graph's nodes)
   int32_t bonds = 0;
-  const float* scores = nullptr;  // num_outputs(): probabilities or values
+  const float* scores = nullptr;  // num_outputs(): probabilities or values (see OutputMeaning)
   int32_t predicted = -1;         // kClassProbabilities: argmax class
   double featurize_us = 0.0;      // parse + perceive + featurize
   double run_us = 0.0;            // Interpreter::Run
@@ -78,7 +79,8 @@ class Scorer {
   OutputMeaning meaning() const { return meaning_; }
   int32_t num_outputs() const { return model_.num_outputs(); }
   int32_t max_atoms() const { return model_.max_nodes(); }
-  // "active" for output i, or "class i" / "y i" when the file has no names.
+  // "active" for output i, or "class i" / "task i" / "y i" when the file has
+  // no names.
   const char* output_label(int32_t i) const;
 
  private:

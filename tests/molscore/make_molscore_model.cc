@@ -1,11 +1,12 @@
-// make_molscore_model OUT.dpm classification|regression [MAX_NODES [SEED]]
+// make_molscore_model OUT.dpm classification|regression|multilabel [MAX_NODES [SEED]]
 //
 // Writes a .dpm the way diffpool-convert writes a trained MoleculeNet model:
 // PyG's dense DiffPool (pyg_dense_sage) with two pooling levels (8 then 2
 // clusters), the default molecule featurizer spec of docs/formats.md (37
 // columns), output names, and a random state_dict (tests/unit/converter's
 // RandomStateDict) lowered by the converter's own BuildModelFile.
-// classification: 2 classes "inactive", "active"; regression: 1 target "logS".
+// classification: 2 classes "inactive", "active"; regression: 1 target "logS";
+// multilabel: 3 tasks "NR-AR", "NR-AhR", "SR-p53" (SIGMOID, one probability each).
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -17,24 +18,25 @@
 #include "unit/converter/test_checkpoint.h"
 
 int main(int argc, char** argv) {
-  if (argc < 3 ||
-      (std::strcmp(argv[2], "classification") != 0 && std::strcmp(argv[2], "regression") != 0)) {
+  const std::string task = argc >= 3 ? argv[2] : "";
+  if (task != "classification" && task != "regression" && task != "multilabel") {
     std::fprintf(stderr,
-                 "usage: make_molscore_model OUT.dpm classification|regression "
+                 "usage: make_molscore_model OUT.dpm classification|regression|multilabel "
                  "[MAX_NODES [SEED]]\n");
     return 2;
   }
-  const bool regression = std::strcmp(argv[2], "regression") == 0;
   const int max_nodes = argc > 3 ? std::atoi(argv[3]) : 64;
   const unsigned seed = argc > 4 ? static_cast<unsigned>(std::atoi(argv[4])) : 2026u;
+  const char* outputs = task == "regression" ? R"j(1, "output_names": ["logS"])j"
+                        : task == "multilabel"
+                            ? R"j(3, "output_names": ["NR-AR", "NR-AhR", "SR-p53"])j"
+                            : R"j(2, "output_names": ["inactive", "active"])j";
   const std::string config_json = std::string(R"j({
     "format": "diffpool-config", "version": 1, "variant": "pyg_dense_sage",
-    "task": ")j") + (regression ? "regression" : "classification") +
-                                  R"j(",
+    "task": ")j") + task + R"j(",
     "num_features": 37, "hidden_channels": 16, "embedding_channels": 16,
     "clusters": [8, 2], "lin_hidden": 16, "num_outputs": )j" +
-                                  (regression ? "1" : "2") + R"j(,
-    "output_names": )j" + (regression ? R"j(["logS"])j" : R"j(["inactive", "active"])j") +
+                                  outputs +
                                   R"j(, "normalize": false, "readout": "mean",
     "batchnorm_eps": 1e-5, "max_nodes": )j" +
                                   std::to_string(max_nodes) +

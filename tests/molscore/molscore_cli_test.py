@@ -212,6 +212,23 @@ def test_json_and_regression(r, models):
     rc, out, _ = r.molscore_run(models["regressor"], "OCC")
     r.check(rc == 0 and out.startswith("arg 1 OCC: logS=") and " atoms=3 " in out and
             "class=" not in out, "regression text line", out)
+    # Multilabel (tox21-like, SIGMOID): one probability per task, no class.
+    rc, out, err = r.molscore_run(models["multilabel"], "OCC", "c1ccccc1O phenol")
+    lines = out.splitlines()
+    ok = rc == 0 and len(lines) == 2 and "per-task probabilities, 3 outputs" in err
+    for line in lines:
+        try:
+            _, _, _, fields, _ = parse_text_line(line)
+            probs = [float(fields[f"p({t})"]) for t in ("NR-AR", "NR-AhR", "SR-p53")]
+            ok = ok and all(0 <= p <= 1 for p in probs) and "class" not in fields
+        except (ValueError, KeyError):
+            ok = False
+    r.check(ok, "multilabel text lines: p(task) per task, no class", out + err)
+    rc, out, _ = r.molscore_run(models["multilabel"], "--json", "OCC")
+    row = json.loads(out) if rc == 0 else {}
+    r.check(list(row.get("scores", {})) == ["NR-AR", "NR-AhR", "SR-p53"] and
+            all(0 <= v <= 1 for v in row["scores"].values()) and "class" not in row,
+            "--json multilabel row", out)
     rc, out, _ = r.molscore_run(models["classifier"], "--json", "OCC")
     row = json.loads(out) if rc == 0 else {}
     r.check(set(row.get("scores", {})) == {"inactive", "active"} and
@@ -312,6 +329,7 @@ def main():
     ap.add_argument("--dump", required=True)
     ap.add_argument("--classifier", required=True)
     ap.add_argument("--regressor", required=True)
+    ap.add_argument("--multilabel", required=True, help="a multilabel (SIGMOID) model")
     ap.add_argument("--no-levels", required=True, help="a molecule model without pooling")
     ap.add_argument("--launcher", default="")
     ap.add_argument("--only", choices=["arguments", "batch", "json", "explain"])
@@ -322,6 +340,7 @@ def main():
         with open(garbage, "wb") as f:
             f.write(b"not a model file at all" * 10)
         models = {"classifier": args.classifier, "regressor": args.regressor,
+                  "multilabel": args.multilabel,
                   "no_levels": args.no_levels, "garbage": garbage}
         tests = {"arguments": lambda: test_arguments(r, models),
                  "batch": lambda: test_batch(r, models, tmp),
