@@ -28,10 +28,10 @@ constexpr const char* kUsage = R"(usage: molscore MODEL.dpm SMILES... [options]
 Scores molecules with MODEL.dpm (a model converted with a molecule feature_spec,
 docs/smiles.md) and prints one line per molecule: the model's scores under its
 output names (class probabilities and the predicted class, per-task
-probabilities of a multilabel model, or regression values), the atom count and the latency (SMILES parsing + featurizing + one
-forward pass). A SMILES the parser refuses, or a molecule with more atoms than
-the model's max_nodes, gives an error line with the reason and the batch goes
-on. Everything is sized from the model once; scoring allocates nothing.
+probabilities of a multilabel model, or regression values), the atom count
+and the latency (SMILES parsing + featurizing + one forward pass). A SMILES
+the parser refuses, or a molecule with more atoms than the model's max_nodes,
+gives an error line with the reason and the batch goes on. Everything is sized from the model once; scoring allocates nothing.
 
 input:
   SMILES...            molecules on the command line ("SMILES name" also works)
@@ -55,9 +55,9 @@ run:
                        (default 1: the latency of the one pass that scored it)
   -h, --help           this text
 
-Text lines look like
-  arg 1 CCO: p(inactive)=0.4129 p(active)=0.5871 class=active atoms=3 latency=24.1us
-  line 4 broken: error kSmilesSyntax: position 7: ring closure 1 never closed
+Text lines look like (examples/bbbp's model, docs/molscore.md)
+  line 1 ethanol: p(non_penetrating)=0.0560 p(penetrating)=0.9440 class=penetrating atoms=3 latency=24.1us
+  line 2 C1CC: error kSmilesSyntax: position 1: ring closure 1 never closed
 and a summary goes to standard error. Exit status: 0 if every molecule was
 scored, 1 if any failed, 2 for bad arguments or an unusable model.
 )";
