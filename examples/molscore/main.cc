@@ -31,7 +31,8 @@ output names (class probabilities and the predicted class, per-task
 probabilities of a multilabel model, or regression values), the atom count
 and the latency (SMILES parsing + featurizing + one forward pass). A SMILES
 the parser refuses, or a molecule with more atoms than the model's max_nodes,
-gives an error line with the reason and the batch goes on. Everything is sized from the model once; scoring allocates nothing.
+gives an error line with the reason and the batch goes on. Everything is sized
+from the model once; scoring allocates nothing.
 
 input:
   SMILES...            molecules on the command line ("SMILES name" also works)
