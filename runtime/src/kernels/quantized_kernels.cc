@@ -46,6 +46,21 @@ void AggregateMeanCsrInt8(const CsrGraph& graph, const int8_t* x, size_t x_strid
       std::memset(o, static_cast<int8_t>(zero_point), c);  // real 0
       continue;
     }
+    if (degree == 1) {  // the neighbour's row, in the same quantization
+      std::memcpy(o, x + graph.sources[begin] * x_stride, c);
+      continue;
+    }
+    if (degree == 2) {
+      // (a - zp + b - zp) / 2 + zp = (a + b) / 2, rounded to nearest even in
+      // integers: the float path's result exactly, and never out of range.
+      const int8_t* a = x + graph.sources[begin] * x_stride;
+      const int8_t* b = x + graph.sources[begin + 1] * x_stride;
+      for (int32_t f = 0; f < c; ++f) {
+        const int16_t sum = static_cast<int16_t>(a[f] + b[f]);
+        o[f] = static_cast<int8_t>((sum + ((sum >> 1) & 1)) >> 1);
+      }
+      continue;
+    }
     const float inv = 1.0f / static_cast<float>(degree);
     const float zp = static_cast<float>(zero_point);
     const int32_t offset = degree * zero_point;
