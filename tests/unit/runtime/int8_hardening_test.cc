@@ -121,8 +121,13 @@ TEST_CASE("int8 saturation of out-of-range and non-finite values is defined") {
   int8_t h[1] = {5};
   kernels::PoolFeaturesInt8(s, 2, 1, z, 1, 10.0f, 0, scale, shift, z_real, h_real, 1.0f, 0, h);
   CHECK(h_real[0] == 2000.0f);
-  CHECK(std::isnan(h_real[0] * scale[0] + 2.0f * shift[0]));
-  CHECK(h[0] == 0);
+  // 2000 * 3e38 and 2 * -3e38 both overflow. Evaluated as written that is
+  // inf + -inf = NaN, which saturates to 0 (x86-64). Where the compiler
+  // contracts it into fma(2000, 3e38, 2 * -3e38) = fma(..., -inf) = -inf
+  // (GCC on aarch64, found under qemu), it saturates to -128. Both are
+  // defined; what must not happen is a float-to-int conversion of NaN or
+  // inf (UBSan checks that in the sanitizer build) or any other value.
+  CHECK((h[0] == 0 || h[0] == -128));
 }
 
 }  // namespace
