@@ -50,6 +50,11 @@ if(TOOLCHAIN_FILE)
 else()
   list(APPEND configure_args "-DCMAKE_C_COMPILER=${C_COMPILER}" "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}")
 endif()
+if(SANITIZE_FLAGS)
+  list(APPEND configure_args "-DCMAKE_C_FLAGS=${SANITIZE_FLAGS}" "-DCMAKE_CXX_FLAGS=${SANITIZE_FLAGS}"
+       "-DCMAKE_EXE_LINKER_FLAGS=${SANITIZE_FLAGS}")
+endif()
+separate_arguments(sanitize_args UNIX_COMMAND "${SANITIZE_FLAGS}")
 step("configure consumer" "${CMAKE_COMMAND}" ${configure_args})
 step("build consumer" "${CMAKE_COMMAND}" --build "${WORK_DIR}/consumer")
 
@@ -80,5 +85,5 @@ if(SYSROOT)
   set(sysroot_flag "--sysroot=${SYSROOT}")
 endif()
 step("compile with pkg-config flags" "${C_COMPILER}" ${sysroot_flag} -std=c11 -O2
-     "${CONSUMER_DIR}/main.c" -o "${WORK_DIR}/pc_consumer" ${pc_flags})
+     ${sanitize_args} "${CONSUMER_DIR}/main.c" -o "${WORK_DIR}/pc_consumer" ${pc_flags})
 step("consumer (pkg-config)" ${EMULATOR} "${WORK_DIR}/pc_consumer" "${model}")
