@@ -55,7 +55,12 @@ std::string ReadFile(const std::string& path) {
 }
 
 struct Runner {
-  std::vector<uint64_t> model_bytes;  // 8-aligned copy of the file
+  // A copy of the file at the model data's alignment (Model::Load checks it;
+  // malloc on 32-bit targets only guarantees 8 bytes).
+  struct alignas(diffpool::kArenaAlignment) Block {
+    unsigned char bytes[diffpool::kArenaAlignment];
+  };
+  std::vector<Block> model_bytes;
   diffpool::Model model;
   diffpool::MoleculeFeaturizer featurizer;
   std::vector<uint8_t> workspace;
@@ -64,7 +69,7 @@ struct Runner {
 
   bool Open(const std::string& path) {
     const std::string bytes = ReadFile(path);
-    model_bytes.resize((bytes.size() + 7) / 8);
+    model_bytes.resize((bytes.size() + sizeof(Block) - 1) / sizeof(Block));
     std::memcpy(model_bytes.data(), bytes.data(), bytes.size());
     diffpool::Message message;
     if (diffpool::Model::Load(model_bytes.data(), bytes.size(), &model, &message) != Status::kOk ||

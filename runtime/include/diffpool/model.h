@@ -33,7 +33,8 @@ class Model {
 
   // Verifies `data` completely — identifier, FlatBuffers structure, then every
   // index, shape, size and count — before anything is used. `data` must be
-  // 16-byte aligned (malloc'd memory is). On failure *model is left unchanged
+  // 16-byte aligned (64-bit glibc malloc is; 32-bit ARM malloc only guarantees
+  // 8 bytes, so allocate aligned there). On failure *model is left unchanged
   // and `message` (optional) says what is wrong. A model that loads can run.
   static Status Load(const void* data, size_t size, Model* model, Message* message = nullptr);
 
