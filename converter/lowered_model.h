@@ -58,6 +58,8 @@ struct LoweredLevel {
   int32_t assignment = -1;  // tensor holding S (n x clusters)
 };
 
+enum class TaskKind;  // config.h
+
 struct LoweredModel {
   std::vector<LoweredTensor> tensors;
   std::vector<LoweredOp> ops;
@@ -72,6 +74,13 @@ struct LoweredModel {
   // Appends a tensor and returns its index.
   int32_t AddConstant(std::string name, std::vector<int64_t> shape, std::vector<double> data);
   int32_t AddActivation(std::string name, int64_t columns, fb::RowDomain domain, int32_t level = 0);
+  // Appends an op and returns it.
+  LoweredOp& AddOp(fb::OpCode opcode, std::string name, std::vector<int32_t> inputs,
+                   std::vector<int32_t> outputs);
+  // The task's output op on the final values y (LOG_SOFTMAX for
+  // classification, SIGMOID for multilabel, none for regression); sets
+  // output and output_kind.
+  void AddOutputHead(int32_t y, TaskKind task, int64_t num_outputs);
   // Elements over all constants.
   int64_t NumParameters() const;
 };

@@ -20,6 +20,35 @@ int32_t LoweredModel::AddConstant(std::string name, std::vector<int64_t> shape,
   return static_cast<int32_t>(tensors.size() - 1);
 }
 
+LoweredOp& LoweredModel::AddOp(fb::OpCode opcode, std::string name, std::vector<int32_t> inputs,
+                               std::vector<int32_t> outputs) {
+  LoweredOp op;
+  op.opcode = opcode;
+  op.name = std::move(name);
+  op.inputs = std::move(inputs);
+  op.outputs = std::move(outputs);
+  ops.push_back(std::move(op));
+  return ops.back();
+}
+
+void LoweredModel::AddOutputHead(int32_t y, TaskKind task, int64_t num_outputs) {
+  if (task == TaskKind::kClassification) {
+    const int32_t log_probs =
+        AddActivation("output.log_probabilities", num_outputs, fb::RowDomain::GRAPH);
+    AddOp(fb::OpCode::LOG_SOFTMAX, "log_softmax", {y}, {log_probs});
+    y = log_probs;
+    output_kind = fb::OutputKind::LOG_PROBABILITIES;
+  } else if (task == TaskKind::kMultilabel) {
+    const int32_t probs = AddActivation("output.probabilities", num_outputs, fb::RowDomain::GRAPH);
+    AddOp(fb::OpCode::SIGMOID, "sigmoid", {y}, {probs});
+    y = probs;
+    output_kind = fb::OutputKind::PROBABILITIES;
+  } else {
+    output_kind = fb::OutputKind::VALUES;
+  }
+  output = y;
+}
+
 int32_t LoweredModel::AddActivation(std::string name, int64_t columns, fb::RowDomain domain,
                                     int32_t level) {
   LoweredTensor tensor;
@@ -102,13 +131,7 @@ class Lowerer {
 
   LoweredOp& Emit(fb::OpCode opcode, std::string name, std::vector<int32_t> inputs,
                   std::vector<int32_t> outputs) {
-    LoweredOp op;
-    op.opcode = opcode;
-    op.name = std::move(name);
-    op.inputs = std::move(inputs);
-    op.outputs = std::move(outputs);
-    model_.ops.push_back(std::move(op));
-    return model_.ops.back();
+    return model_.AddOp(opcode, std::move(name), std::move(inputs), std::move(outputs));
   }
 
   ChannelAffine BatchNorm(const std::string& bn) const {
@@ -201,24 +224,9 @@ class Lowerer {
     Emit(fb::OpCode::READOUT, "readout", {z.concat}, {pooled}).readout = fb::ReadoutMode::MEAN;
     const int32_t hidden =
         EmitLinear("lin1", pooled, config_.lin_hidden, c, z.pending(), fb::Activation::RELU, graph);
-    int32_t y = EmitLinear("lin2", hidden, config_.num_outputs, config_.lin_hidden, nullptr,
+    const int32_t y = EmitLinear("lin2", hidden, config_.num_outputs, config_.lin_hidden, nullptr,
                            fb::Activation::NONE, graph);
-    if (config_.task == TaskKind::kClassification) {
-      const int32_t log_probs = model_.AddActivation("output.log_probabilities",
-                                                     config_.num_outputs, fb::RowDomain::GRAPH);
-      Emit(fb::OpCode::LOG_SOFTMAX, "log_softmax", {y}, {log_probs});
-      y = log_probs;
-      model_.output_kind = fb::OutputKind::LOG_PROBABILITIES;
-    } else if (config_.task == TaskKind::kMultilabel) {
-      const int32_t probs = model_.AddActivation("output.probabilities", config_.num_outputs,
-                                                 fb::RowDomain::GRAPH);
-      Emit(fb::OpCode::SIGMOID, "sigmoid", {y}, {probs});
-      y = probs;
-      model_.output_kind = fb::OutputKind::PROBABILITIES;
-    } else {
-      model_.output_kind = fb::OutputKind::VALUES;
-    }
-    model_.output = y;
+    model_.AddOutputHead(y, config_.task, config_.num_outputs);
   }
 
   const ModelConfig& config_;

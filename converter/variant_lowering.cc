@@ -35,13 +35,7 @@ class Emitter {
 
   LoweredOp& Emit(fb::OpCode opcode, std::string name, std::vector<int32_t> inputs,
                   std::vector<int32_t> outputs) {
-    LoweredOp op;
-    op.opcode = opcode;
-    op.name = std::move(name);
-    op.inputs = std::move(inputs);
-    op.outputs = std::move(outputs);
-    model_.ops.push_back(std::move(op));
-    return model_.ops.back();
+    return model_.AddOp(opcode, std::move(name), std::move(inputs), std::move(outputs));
   }
 
   int32_t Activation(const std::string& name, int64_t columns, Rows rows) {
@@ -71,25 +65,8 @@ class Emitter {
     return y;
   }
 
-  // LOG_SOFTMAX for classification; sets the model's output.
-  void EmitOutput(int32_t y) {
-    if (config_.task == TaskKind::kClassification) {
-      const int32_t log_probs = model_.AddActivation("output.log_probabilities",
-                                                     config_.num_outputs, fb::RowDomain::GRAPH);
-      Emit(fb::OpCode::LOG_SOFTMAX, "log_softmax", {y}, {log_probs});
-      y = log_probs;
-      model_.output_kind = fb::OutputKind::LOG_PROBABILITIES;
-    } else if (config_.task == TaskKind::kMultilabel) {
-      const int32_t probs = model_.AddActivation("output.probabilities", config_.num_outputs,
-                                                 fb::RowDomain::GRAPH);
-      Emit(fb::OpCode::SIGMOID, "sigmoid", {y}, {probs});
-      y = probs;
-      model_.output_kind = fb::OutputKind::PROBABILITIES;
-    } else {
-      model_.output_kind = fb::OutputKind::VALUES;
-    }
-    model_.output = y;
-  }
+  // The task's output op (LoweredModel::AddOutputHead); sets the model's output.
+  void EmitOutput(int32_t y) { model_.AddOutputHead(y, config_.task, config_.num_outputs); }
 
   const ModelConfig& config_;
   const TensorMap& tensors_;
