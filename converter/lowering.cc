@@ -225,7 +225,7 @@ class Lowerer {
     const int32_t hidden =
         EmitLinear("lin1", pooled, config_.lin_hidden, c, z.pending(), fb::Activation::RELU, graph);
     const int32_t y = EmitLinear("lin2", hidden, config_.num_outputs, config_.lin_hidden, nullptr,
-                           fb::Activation::NONE, graph);
+                                 fb::Activation::NONE, graph);
     model_.AddOutputHead(y, config_.task, config_.num_outputs);
   }
 
