@@ -42,6 +42,16 @@ from .config import validate_config
 ENTROPY_EPS = 1e-15
 
 
+def safe_sqrt(squared: Tensor) -> Tensor:
+    """sqrt of a non-negative tensor whose gradient at 0 is 0 instead of inf
+    (the link loss is exactly 0 when A = SSᵀ, e.g. uniform assignments to
+    one cluster; inf times the zero residual would make every gradient NaN).
+    The value is sqrt's."""
+    positive = squared > 0
+    return torch.where(positive, torch.where(positive, squared, torch.ones_like(squared)).sqrt(),
+                       torch.zeros_like(squared))
+
+
 class SparseGraphs:
     """B graphs of any sizes, block-diagonal: x [N, F] stacks the node rows
     (N = sum(sizes)); src, dst [E] are global row indices (edge e adds row
@@ -100,7 +110,7 @@ class SparseGraphs:
         trace = adj.diagonal(dim1=1, dim2=2).sum(dim=1)
         squared = (self.sq_norm_adj - 2 * trace + gram.pow(2).sum(dim=(1, 2))).clamp(min=0)
         n = s.new_tensor(self.sizes)
-        return h, adj, squared.sqrt() / n.pow(2)
+        return h, adj, safe_sqrt(squared) / n.pow(2)
 
 
 class DenseGraphs:
@@ -133,7 +143,7 @@ class DenseGraphs:
         s, z = self._view(s), self._view(z)
         s_t = s.transpose(1, 2)
         residual = self.adj - s @ s_t
-        link = residual.pow(2).sum(dim=(1, 2)).sqrt() / float(self.m * self.m)
+        link = safe_sqrt(residual.pow(2).sum(dim=(1, 2))) / float(self.m * self.m)
         return s_t @ z, s_t @ self.adj @ s, link
 
 

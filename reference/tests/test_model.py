@@ -279,6 +279,29 @@ class Adjacency(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "num_nodes >= 1"):
             make_batch([(np.zeros((0, 5)), [[], []])])
 
+    def test_zero_link_loss_has_finite_gradients(self):
+        # A = SSᵀ exactly (S = ones: one cluster; A all ones, self-loops
+        # included): the link loss is 0 and its gradient must be 0, not NaN
+        # (sqrt's derivative at 0 is inf). Found by a seeded grid run whose
+        # whole model turned NaN after one step.
+        edges = torch.tensor([[0, 0, 1, 1], [0, 1, 0, 1]])
+        batch = make_batch([(np.zeros((2, 1)), edges)], torch.float64)
+        dense = make_dense_graph(np.zeros((2, 1)), edges)
+        for graphs in (batch, dense):
+            s = torch.ones(2, 1, dtype=torch.float64, requires_grad=True)
+            z = torch.ones(2, 3, dtype=torch.float64, requires_grad=True)
+            _, _, link = graphs.pool(s, z)
+            self.assertEqual(link.tolist(), [0.0])
+            link.sum().backward()
+            self.assertTrue(torch.isfinite(s.grad).all(), s.grad)
+            self.assertEqual(s.grad.abs().sum().item(), 0.0)
+        # Away from 0 the value and gradient are sqrt's.
+        s = torch.full((2, 1), 0.5, dtype=torch.float64, requires_grad=True)
+        _, _, link = batch.pool(s, torch.ones(2, 3, dtype=torch.float64))
+        self.assertAlmostEqual(link.item(), np.sqrt(4 * 0.75 ** 2) / 4, places=12)
+        link.sum().backward()
+        self.assertTrue(torch.isfinite(s.grad).all())
+
     def test_wrong_feature_count_is_reported(self):
         model = DiffPool(small_config(num_features=5))
         with self.assertRaisesRegex(ValueError, "4 feature columns"):
