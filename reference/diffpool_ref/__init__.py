@@ -12,6 +12,8 @@ Modules:
     graphset     graphs.json: graph records, random graphs, reference outputs
     export       write a model directory (safetensors, .pt, config, graphs)
     train        compact trainer (CLI)
+    crossval     10-fold cross-validation (CLI)
+    select       per-fold hyperparameter selection from a grid (CLI)
     make_graphs  graphs.json generator (CLI)
 """
 
