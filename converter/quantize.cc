@@ -362,11 +362,11 @@ std::vector<double> QuantizeWeightsPerChannel(const std::vector<double>& weights
     double peak = 0;
     for (size_t c = 0; c < cols; ++c) peak = std::max(peak, std::fabs(weights[r * cols + c]));
     if (!std::isfinite(peak)) throw ConvertError("int8: weights are not finite");
-    // A row whose float32 scale would be 0 or subnormal (a dead channel whose
-    // weights weight decay, or a moved BatchNorm scale of ~1e-40, shrank below
-    // float32's range) is quantized as a zero row.
+    // A row whose scale would be below 1e-30, the smallest the verifier
+    // accepts (a dead channel: weight decay, or a BatchNorm weight of ~1e-40
+    // moved into the conv, shrank it to nothing), is quantized as a zero row.
     const double scale = ToFloat(peak / 127.0);
-    (*scales)[r] = scale >= std::numeric_limits<float>::min() ? scale : 0.0;
+    (*scales)[r] = scale >= 1e-30 ? scale : 0.0;
     if ((*scales)[r] > 0) smallest = std::min(smallest, (*scales)[r]);
   }
   for (double& s : *scales) {
