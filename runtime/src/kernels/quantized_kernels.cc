@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "kernels/kernel_clones.h"
 #include "kernels/vector_strip.h"
 
 namespace diffpool {
@@ -15,7 +16,7 @@ namespace {
 // (converting a float outside int8 to an integer is undefined behaviour); NaN,
 // which fails every comparison, becomes 0. Adding and subtracting 1.5 * 2^23
 // rounds any |v| <= 2^22 to an integer in IEEE single precision.
-inline int8_t Saturate(float v) {
+DIFFPOOL_ALWAYS_INLINE int8_t Saturate(float v) {
   constexpr float kMagic = 12582912.0f;
   float c = v == v ? v : 0.0f;
   c = c > -128.0f ? c : -128.0f;
@@ -29,8 +30,9 @@ constexpr int32_t kStrip = 16;
 
 }  // namespace
 
-void AggregateMeanCsrInt8(const CsrGraph& graph, const int8_t* x, size_t x_stride, int32_t c,
-                          int32_t zero_point, int8_t* out, size_t out_stride) {
+DIFFPOOL_KERNEL_CLONES void AggregateMeanCsrInt8(const CsrGraph& graph, const int8_t* x,
+                                                 size_t x_stride, int32_t c, int32_t zero_point,
+                                                 int8_t* out, size_t out_stride) {
   // sum(x - zp) = sum(x) - degree * zp exactly. Up to kInt16Degree terms the
   // raw int8 sum fits int16 (|sum| <= 255 * 128), which halves the widening
   // work; larger degrees sum in int32.
@@ -90,8 +92,13 @@ void AggregateMeanCsrInt8(const CsrGraph& graph, const int8_t* x, size_t x_strid
   }
 }
 
-void AggregateMeanDenseInt8(const float* a, int32_t n, const int8_t* x, size_t x_stride, int32_t c,
-                            int32_t zero_point, float* x_real, int8_t* out, size_t out_stride) {
+namespace {
+
+template <typename S>
+DIFFPOOL_ALWAYS_INLINE void AggregateMeanDenseInt8Body(const float* a, int32_t n, const int8_t* x,
+                                                       size_t x_stride, int32_t c,
+                                                       int32_t zero_point, float* x_real,
+                                                       int8_t* out, size_t out_stride) {
   // x - zp as floats once, then strips of columns summed in registers.
   for (int32_t j = 0; j < n; ++j) {
     const int8_t* xj = x + j * x_stride;
@@ -109,7 +116,7 @@ void AggregateMeanDenseInt8(const float* a, int32_t n, const int8_t* x, size_t x
       const int32_t width = c - f0 < kStrip ? c - f0 : kStrip;
       alignas(16) float acc[kStrip] = {};
       if (width == kStrip) {
-        Strip16 strip;
+        S strip;
         for (int32_t j = 0; j < n; ++j)
           strip.MulAdd(ai[j], x_real + static_cast<size_t>(j) * c + f0);
         strip.Store(acc);
@@ -125,17 +132,52 @@ void AggregateMeanDenseInt8(const float* a, int32_t n, const int8_t* x, size_t x
   }
 }
 
+#if DIFFPOOL_HAVE_KERNEL_CLONES
+DIFFPOOL_TARGET_AVX512 void AggregateMeanDenseInt8Avx512(const float* a, int32_t n, const int8_t* x,
+                                                         size_t x_stride, int32_t c,
+                                                         int32_t zero_point, float* x_real,
+                                                         int8_t* out, size_t out_stride) {
+  AggregateMeanDenseInt8Body<Strip<F16>>(a, n, x, x_stride, c, zero_point, x_real, out, out_stride);
+}
+DIFFPOOL_TARGET_AVX2 void AggregateMeanDenseInt8Avx2(const float* a, int32_t n, const int8_t* x,
+                                                     size_t x_stride, int32_t c, int32_t zero_point,
+                                                     float* x_real, int8_t* out,
+                                                     size_t out_stride) {
+  AggregateMeanDenseInt8Body<Strip<F8>>(a, n, x, x_stride, c, zero_point, x_real, out, out_stride);
+}
+#endif
+
+}  // namespace
+
+void AggregateMeanDenseInt8(const float* a, int32_t n, const int8_t* x, size_t x_stride, int32_t c,
+                            int32_t zero_point, float* x_real, int8_t* out, size_t out_stride) {
+#if DIFFPOOL_HAVE_KERNEL_CLONES
+  switch (CurrentKernelLevel()) {
+    case KernelLevel::kAvx512:
+      return AggregateMeanDenseInt8Avx512(a, n, x, x_stride, c, zero_point, x_real, out,
+                                          out_stride);
+    case KernelLevel::kAvx2:
+      return AggregateMeanDenseInt8Avx2(a, n, x, x_stride, c, zero_point, x_real, out, out_stride);
+    case KernelLevel::kBaseline:
+      break;
+  }
+#endif
+  AggregateMeanDenseInt8Body<Strip16>(a, n, x, x_stride, c, zero_point, x_real, out, out_stride);
+}
+
 void CopyRowsInt8(const int8_t* src, size_t src_stride, int32_t rows, int32_t cols, int8_t* dst,
                   size_t dst_stride) {
   for (int32_t r = 0; r < rows; ++r) std::memcpy(dst + r * dst_stride, src + r * src_stride, cols);
 }
 
-void Quantize(const float* x, size_t count, float scale, int32_t zero_point, int8_t* y) {
+DIFFPOOL_KERNEL_CLONES void Quantize(const float* x, size_t count, float scale, int32_t zero_point,
+                                     int8_t* y) {
   const float inv = 1.0f / scale;
   for (size_t i = 0; i < count; ++i) y[i] = Saturate(x[i] * inv + static_cast<float>(zero_point));
 }
 
-void Dequantize(const int8_t* x, size_t count, float scale, int32_t zero_point, float* y) {
+DIFFPOOL_KERNEL_CLONES void Dequantize(const int8_t* x, size_t count, float scale,
+                                       int32_t zero_point, float* y) {
   for (size_t i = 0; i < count; ++i) y[i] = scale * static_cast<float>(x[i] - zero_point);
 }
 
@@ -158,11 +200,14 @@ bool PrepareIntegerAffine(int32_t cols, float x_scale, int32_t x_zero_point,
   return true;
 }
 
-void IntegerAffineInt8(const int8_t* x, int32_t rows, int32_t cols, const int16_t* negate,
-                       const int16_t* constant, int8_t* y) {
+DIFFPOOL_KERNEL_CLONES void IntegerAffineInt8(const int8_t* x, int32_t rows, int32_t cols,
+                                              const int16_t* negate, const int16_t* constant,
+                                              int8_t* y, size_t x_stride, size_t y_stride) {
+  if (x_stride == 0) x_stride = static_cast<size_t>(cols);
+  if (y_stride == 0) y_stride = static_cast<size_t>(cols);
   for (int32_t r = 0; r < rows; ++r) {
-    const int8_t* xr = x + static_cast<size_t>(r) * cols;
-    int8_t* yr = y + static_cast<size_t>(r) * cols;
+    const int8_t* xr = x + r * x_stride;
+    int8_t* yr = y + r * y_stride;
     for (int32_t f = 0; f < cols; ++f) {
       const int16_t v = static_cast<int16_t>(((xr[f] ^ negate[f]) - negate[f]) + constant[f]);
       yr[f] = static_cast<int8_t>(v < -128 ? -128 : (v > 127 ? 127 : v));
@@ -182,11 +227,14 @@ void PrepareAffineInt8(int32_t cols, float x_scale, int32_t x_zero_point,
   }
 }
 
-void PreparedAffineInt8(const int8_t* x, int32_t rows, int32_t cols, const float* multiplier,
-                        const float* offset, int8_t* y) {
+DIFFPOOL_KERNEL_CLONES void PreparedAffineInt8(const int8_t* x, int32_t rows, int32_t cols,
+                                               const float* multiplier, const float* offset,
+                                               int8_t* y, size_t x_stride, size_t y_stride) {
+  if (x_stride == 0) x_stride = static_cast<size_t>(cols);
+  if (y_stride == 0) y_stride = static_cast<size_t>(cols);
   for (int32_t r = 0; r < rows; ++r) {
-    const int8_t* xr = x + static_cast<size_t>(r) * cols;
-    int8_t* yr = y + static_cast<size_t>(r) * cols;
+    const int8_t* xr = x + r * x_stride;
+    int8_t* yr = y + r * y_stride;
     for (int32_t f = 0; f < cols; ++f) {
       yr[f] = Saturate(static_cast<float>(xr[f]) * multiplier[f] + offset[f]);
     }
@@ -213,10 +261,14 @@ void ChannelAffineInt8(const int8_t* x, int32_t rows, int32_t cols, float x_scal
   }
 }
 
-void PoolFeaturesInt8(const float* s, int32_t n, int32_t k, const int8_t* z, int32_t c,
-                      float z_scale, int32_t z_zero_point, const float* scale, const float* shift,
-                      float* z_real, float* h_real, float h_scale, int32_t h_zero_point,
-                      int8_t* h) {
+namespace {
+
+template <typename S>
+DIFFPOOL_ALWAYS_INLINE void PoolFeaturesInt8Body(const float* s, int32_t n, int32_t k,
+                                                 const int8_t* z, int32_t c, float z_scale,
+                                                 int32_t z_zero_point, const float* scale,
+                                                 const float* shift, float* z_real, float* h_real,
+                                                 float h_scale, int32_t h_zero_point, int8_t* h) {
   // z - zp as floats once; then h_real[q] = sum_i (s[i][q] * z_scale) *
   // (z[i] - zp) per cluster q, in strips of columns summed in registers.
   const size_t count = static_cast<size_t>(n) * c;
@@ -225,7 +277,7 @@ void PoolFeaturesInt8(const float* s, int32_t n, int32_t k, const int8_t* z, int
     float* hq = h_real + static_cast<size_t>(q) * c;
     int32_t f0 = 0;
     for (; f0 + kStrip <= c; f0 += kStrip) {
-      Strip16 strip;
+      S strip;
       for (int32_t i = 0; i < n; ++i) {
         strip.MulAdd(s[static_cast<size_t>(i) * k + q] * z_scale,
                      z_real + static_cast<size_t>(i) * c + f0);
@@ -257,8 +309,49 @@ void PoolFeaturesInt8(const float* s, int32_t n, int32_t k, const int8_t* z, int
   }
 }
 
-void ReadoutRowsInt8(const int8_t* x, int32_t rows, int32_t c, int32_t zero_point, Readout mode,
-                     int8_t* y) {
+#if DIFFPOOL_HAVE_KERNEL_CLONES
+DIFFPOOL_TARGET_AVX512 void PoolFeaturesInt8Avx512(const float* s, int32_t n, int32_t k,
+                                                   const int8_t* z, int32_t c, float z_scale,
+                                                   int32_t z_zero_point, const float* scale,
+                                                   const float* shift, float* z_real, float* h_real,
+                                                   float h_scale, int32_t h_zero_point, int8_t* h) {
+  PoolFeaturesInt8Body<Strip<F16>>(s, n, k, z, c, z_scale, z_zero_point, scale, shift, z_real,
+                                   h_real, h_scale, h_zero_point, h);
+}
+DIFFPOOL_TARGET_AVX2 void PoolFeaturesInt8Avx2(const float* s, int32_t n, int32_t k,
+                                               const int8_t* z, int32_t c, float z_scale,
+                                               int32_t z_zero_point, const float* scale,
+                                               const float* shift, float* z_real, float* h_real,
+                                               float h_scale, int32_t h_zero_point, int8_t* h) {
+  PoolFeaturesInt8Body<Strip<F8>>(s, n, k, z, c, z_scale, z_zero_point, scale, shift, z_real,
+                                  h_real, h_scale, h_zero_point, h);
+}
+#endif
+
+}  // namespace
+
+void PoolFeaturesInt8(const float* s, int32_t n, int32_t k, const int8_t* z, int32_t c,
+                      float z_scale, int32_t z_zero_point, const float* scale, const float* shift,
+                      float* z_real, float* h_real, float h_scale, int32_t h_zero_point,
+                      int8_t* h) {
+#if DIFFPOOL_HAVE_KERNEL_CLONES
+  switch (CurrentKernelLevel()) {
+    case KernelLevel::kAvx512:
+      return PoolFeaturesInt8Avx512(s, n, k, z, c, z_scale, z_zero_point, scale, shift, z_real,
+                                    h_real, h_scale, h_zero_point, h);
+    case KernelLevel::kAvx2:
+      return PoolFeaturesInt8Avx2(s, n, k, z, c, z_scale, z_zero_point, scale, shift, z_real,
+                                  h_real, h_scale, h_zero_point, h);
+    case KernelLevel::kBaseline:
+      break;
+  }
+#endif
+  PoolFeaturesInt8Body<Strip16>(s, n, k, z, c, z_scale, z_zero_point, scale, shift, z_real, h_real,
+                                h_scale, h_zero_point, h);
+}
+
+DIFFPOOL_KERNEL_CLONES void ReadoutRowsInt8(const int8_t* x, int32_t rows, int32_t c,
+                                            int32_t zero_point, Readout mode, int8_t* y) {
   for (int32_t f = 0; f < c; ++f) {
     if (mode == Readout::kMax) {
       int8_t best = x[f];

@@ -39,22 +39,25 @@ void PoolFeaturesInt8(const float* s, int32_t n, int32_t k, const int8_t* z, int
                       float* z_real, float* h_real, float h_scale, int32_t h_zero_point, int8_t* h);
 
 // ChannelAffineInt8 in two steps: per-channel multiplier and offset (cols
-// each, once), then the rows.
+// each, once), then the rows; rows of x and y are x_stride / y_stride
+// elements apart (0: cols).
 void PrepareAffineInt8(int32_t cols, float x_scale, int32_t x_zero_point,
                        const float* channel_scale, const float* channel_shift, float y_scale,
                        int32_t y_zero_point, float* multiplier, float* offset);
 void PreparedAffineInt8(const int8_t* x, int32_t rows, int32_t cols, const float* multiplier,
-                        const float* offset, int8_t* y);
+                        const float* offset, int8_t* y, size_t x_stride = 0, size_t y_stride = 0);
 
 // The integer form of ChannelAffineInt8 when x and y share a scale and every
 // channel_scale is +-1 (the converter's integer_affine): y = +-(x - x_zp) +
 // y_zp + round(shift / scale), saturated. Prepare fills the per-channel
-// tables (cols each) and returns false if the form does not apply.
+// tables (cols each) and returns false if the form does not apply. Strides
+// as PreparedAffineInt8.
 bool PrepareIntegerAffine(int32_t cols, float x_scale, int32_t x_zero_point,
                           const float* channel_scale, const float* channel_shift, float y_scale,
                           int32_t y_zero_point, int16_t* negate, int16_t* constant);
 void IntegerAffineInt8(const int8_t* x, int32_t rows, int32_t cols, const int16_t* negate,
-                       const int16_t* constant, int8_t* y);
+                       const int16_t* constant, int8_t* y, size_t x_stride = 0,
+                       size_t y_stride = 0);
 
 // Mean or max over rows, keeping the quantization.
 void ReadoutRowsInt8(const int8_t* x, int32_t rows, int32_t c, int32_t zero_point, Readout mode,

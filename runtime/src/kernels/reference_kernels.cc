@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "kernels/kernel_clones.h"
 #include "kernels/vector_strip.h"
 
 namespace diffpool {
@@ -16,11 +17,12 @@ constexpr int32_t kStrip = 16;
 
 // out[0:c] = scale * sum_t weight(t) * rows(t)[0:c] over `count` terms, one
 // strip of columns at a time so the sums stay in registers.
-template <typename Term>
-inline void WeightedRowSum(int32_t count, const Term& term, int32_t c, float scale, float* out) {
+template <typename S, typename Term>
+DIFFPOOL_ALWAYS_INLINE void WeightedRowSum(int32_t count, const Term& term, int32_t c, float scale,
+                                           float* out) {
   int32_t f0 = 0;
   for (; f0 + kStrip <= c; f0 += kStrip) {
-    Strip16 acc;
+    S acc;
     for (int32_t t = 0; t < count; ++t) {
       float w;
       const float* row = term(t, &w) + f0;
@@ -39,16 +41,16 @@ inline void WeightedRowSum(int32_t count, const Term& term, int32_t c, float sca
   for (int32_t f = 0; f < rest; ++f) out[f0 + f] = acc[f] * scale;
 }
 
-}  // namespace
-
-void AggregateCsr(const CsrGraph& graph, const float* x, size_t x_stride, int32_t c, bool mean,
-                  float* out, size_t out_stride, float* gate, size_t gate_stride) {
+template <typename S>
+DIFFPOOL_ALWAYS_INLINE void AggregateCsrBody(const CsrGraph& graph, const float* x, size_t x_stride,
+                                             int32_t c, bool mean, float* out, size_t out_stride,
+                                             float* gate, size_t gate_stride) {
   for (int32_t i = 0; i < graph.num_nodes; ++i) {
     const int32_t begin = graph.row_begin[i], end = graph.row_begin[i + 1];
     const int32_t degree = end - begin;
     const float scale = mean && degree > 1 ? 1.0f / static_cast<float>(degree) : 1.0f;
     const int32_t* sources = graph.sources + begin;
-    WeightedRowSum(
+    WeightedRowSum<S>(
         degree,
         [&](int32_t t, float* w) {
           *w = 1.0f;
@@ -59,14 +61,16 @@ void AggregateCsr(const CsrGraph& graph, const float* x, size_t x_stride, int32_
   }
 }
 
-void AggregateDense(const float* a, int32_t n, const float* x, size_t x_stride, int32_t c,
-                    bool mean, float* out, size_t out_stride, float* gate, size_t gate_stride) {
+template <typename S>
+DIFFPOOL_ALWAYS_INLINE void AggregateDenseBody(const float* a, int32_t n, const float* x,
+                                               size_t x_stride, int32_t c, bool mean, float* out,
+                                               size_t out_stride, float* gate, size_t gate_stride) {
   for (int32_t i = 0; i < n; ++i) {
     const float* ai = a + static_cast<size_t>(i) * n;
     float degree = 0.0f;
     for (int32_t j = 0; j < n; ++j) degree += ai[j];
     const float scale = mean && degree > 1.0f ? 1.0f / degree : 1.0f;
-    WeightedRowSum(
+    WeightedRowSum<S>(
         n,
         [&](int32_t j, float* w) {
           *w = ai[j];
@@ -77,6 +81,100 @@ void AggregateDense(const float* a, int32_t n, const float* x, size_t x_stride, 
   }
 }
 
+template <typename S>
+DIFFPOOL_ALWAYS_INLINE void PoolFeaturesBody(const float* s, int32_t n, int32_t k, const float* z,
+                                             int32_t c, const float* scale, const float* shift,
+                                             float* h) {
+  for (int32_t q = 0; q < k; ++q) {
+    WeightedRowSum<S>(
+        n,
+        [&](int32_t i, float* w) {
+          *w = s[static_cast<size_t>(i) * k + q];
+          return z + static_cast<size_t>(i) * c;
+        },
+        c, 1.0f, h + static_cast<size_t>(q) * c);
+  }
+  if (scale == nullptr && shift == nullptr) return;
+  // S^T (z * scale + shift) = (S^T z) * scale + colsum(S) * shift.
+  for (int32_t q = 0; q < k; ++q) {
+    float mass = 0.0f;
+    if (shift != nullptr) {
+      for (int32_t i = 0; i < n; ++i) mass += s[static_cast<size_t>(i) * k + q];
+    }
+    float* hq = h + static_cast<size_t>(q) * c;
+    for (int32_t f = 0; f < c; ++f) {
+      const float scaled = scale != nullptr ? hq[f] * scale[f] : hq[f];
+      hq[f] = shift != nullptr ? scaled + mass * shift[f] : scaled;
+    }
+  }
+}
+
+#if DIFFPOOL_HAVE_KERNEL_CLONES
+DIFFPOOL_TARGET_AVX512 void AggregateCsrAvx512(const CsrGraph& graph, const float* x,
+                                               size_t x_stride, int32_t c, bool mean, float* out,
+                                               size_t out_stride, float* gate, size_t gate_stride) {
+  AggregateCsrBody<Strip<F16>>(graph, x, x_stride, c, mean, out, out_stride, gate, gate_stride);
+}
+DIFFPOOL_TARGET_AVX2 void AggregateCsrAvx2(const CsrGraph& graph, const float* x, size_t x_stride,
+                                           int32_t c, bool mean, float* out, size_t out_stride,
+                                           float* gate, size_t gate_stride) {
+  AggregateCsrBody<Strip<F8>>(graph, x, x_stride, c, mean, out, out_stride, gate, gate_stride);
+}
+DIFFPOOL_TARGET_AVX512 void AggregateDenseAvx512(const float* a, int32_t n, const float* x,
+                                                 size_t x_stride, int32_t c, bool mean, float* out,
+                                                 size_t out_stride, float* gate,
+                                                 size_t gate_stride) {
+  AggregateDenseBody<Strip<F16>>(a, n, x, x_stride, c, mean, out, out_stride, gate, gate_stride);
+}
+DIFFPOOL_TARGET_AVX2 void AggregateDenseAvx2(const float* a, int32_t n, const float* x,
+                                             size_t x_stride, int32_t c, bool mean, float* out,
+                                             size_t out_stride, float* gate, size_t gate_stride) {
+  AggregateDenseBody<Strip<F8>>(a, n, x, x_stride, c, mean, out, out_stride, gate, gate_stride);
+}
+DIFFPOOL_TARGET_AVX512 void PoolFeaturesAvx512(const float* s, int32_t n, int32_t k, const float* z,
+                                               int32_t c, const float* scale, const float* shift,
+                                               float* h) {
+  PoolFeaturesBody<Strip<F16>>(s, n, k, z, c, scale, shift, h);
+}
+DIFFPOOL_TARGET_AVX2 void PoolFeaturesAvx2(const float* s, int32_t n, int32_t k, const float* z,
+                                           int32_t c, const float* scale, const float* shift,
+                                           float* h) {
+  PoolFeaturesBody<Strip<F8>>(s, n, k, z, c, scale, shift, h);
+}
+#endif
+
+}  // namespace
+
+void AggregateCsr(const CsrGraph& graph, const float* x, size_t x_stride, int32_t c, bool mean,
+                  float* out, size_t out_stride, float* gate, size_t gate_stride) {
+#if DIFFPOOL_HAVE_KERNEL_CLONES
+  switch (CurrentKernelLevel()) {
+    case KernelLevel::kAvx512:
+      return AggregateCsrAvx512(graph, x, x_stride, c, mean, out, out_stride, gate, gate_stride);
+    case KernelLevel::kAvx2:
+      return AggregateCsrAvx2(graph, x, x_stride, c, mean, out, out_stride, gate, gate_stride);
+    case KernelLevel::kBaseline:
+      break;
+  }
+#endif
+  AggregateCsrBody<Strip16>(graph, x, x_stride, c, mean, out, out_stride, gate, gate_stride);
+}
+
+void AggregateDense(const float* a, int32_t n, const float* x, size_t x_stride, int32_t c,
+                    bool mean, float* out, size_t out_stride, float* gate, size_t gate_stride) {
+#if DIFFPOOL_HAVE_KERNEL_CLONES
+  switch (CurrentKernelLevel()) {
+    case KernelLevel::kAvx512:
+      return AggregateDenseAvx512(a, n, x, x_stride, c, mean, out, out_stride, gate, gate_stride);
+    case KernelLevel::kAvx2:
+      return AggregateDenseAvx2(a, n, x, x_stride, c, mean, out, out_stride, gate, gate_stride);
+    case KernelLevel::kBaseline:
+      break;
+  }
+#endif
+  AggregateDenseBody<Strip16>(a, n, x, x_stride, c, mean, out, out_stride, gate, gate_stride);
+}
+
 void CopyRows(const float* src, size_t src_stride, int32_t rows, int32_t cols, float* dst,
               size_t dst_stride) {
   for (int32_t r = 0; r < rows; ++r) {
@@ -84,8 +182,8 @@ void CopyRows(const float* src, size_t src_stride, int32_t rows, int32_t cols, f
   }
 }
 
-void ChannelAffine(const float* x, int32_t rows, int32_t cols, const float* scale,
-                   const float* shift, float* y) {
+DIFFPOOL_KERNEL_CLONES void ChannelAffine(const float* x, int32_t rows, int32_t cols,
+                                          const float* scale, const float* shift, float* y) {
   for (int32_t r = 0; r < rows; ++r) {
     for (int32_t f = 0; f < cols; ++f) {
       const size_t i = static_cast<size_t>(r) * cols + f;
@@ -139,28 +237,17 @@ void L2NormalizeRows(float* y, int32_t rows, int32_t cols, bool relu) {
 
 void PoolFeatures(const float* s, int32_t n, int32_t k, const float* z, int32_t c,
                   const float* scale, const float* shift, float* h) {
-  for (int32_t q = 0; q < k; ++q) {
-    WeightedRowSum(
-        n,
-        [&](int32_t i, float* w) {
-          *w = s[static_cast<size_t>(i) * k + q];
-          return z + static_cast<size_t>(i) * c;
-        },
-        c, 1.0f, h + static_cast<size_t>(q) * c);
+#if DIFFPOOL_HAVE_KERNEL_CLONES
+  switch (CurrentKernelLevel()) {
+    case KernelLevel::kAvx512:
+      return PoolFeaturesAvx512(s, n, k, z, c, scale, shift, h);
+    case KernelLevel::kAvx2:
+      return PoolFeaturesAvx2(s, n, k, z, c, scale, shift, h);
+    case KernelLevel::kBaseline:
+      break;
   }
-  if (scale == nullptr && shift == nullptr) return;
-  // S^T (z * scale + shift) = (S^T z) * scale + colsum(S) * shift.
-  for (int32_t q = 0; q < k; ++q) {
-    float mass = 0.0f;
-    if (shift != nullptr) {
-      for (int32_t i = 0; i < n; ++i) mass += s[static_cast<size_t>(i) * k + q];
-    }
-    float* hq = h + static_cast<size_t>(q) * c;
-    for (int32_t f = 0; f < c; ++f) {
-      const float scaled = scale != nullptr ? hq[f] * scale[f] : hq[f];
-      hq[f] = shift != nullptr ? scaled + mass * shift[f] : scaled;
-    }
-  }
+#endif
+  PoolFeaturesBody<Strip16>(s, n, k, z, c, scale, shift, h);
 }
 
 namespace {
@@ -181,19 +268,20 @@ void TransposeProduct(const float* s, int32_t n, int32_t k, const float* as, flo
 
 }  // namespace
 
-void PoolAdjacencyCsr(const CsrGraph& rows, const float* s_all, const float* s, int32_t k,
-                      float* as, float* a_out) {
+DIFFPOOL_KERNEL_CLONES void PoolAdjacencyCsr(const CsrGraph& rows, const float* s_all,
+                                             const float* s, int32_t k, float* as, float* a_out) {
   AggregateCsr(rows, s_all, k, k, /*mean=*/false, as, k, nullptr, 0);
   TransposeProduct(s, rows.num_nodes, k, as, a_out);
 }
 
-void PoolAdjacencyDense(const float* a, int32_t n, const float* s, int32_t k, float* as,
-                        float* a_out) {
+DIFFPOOL_KERNEL_CLONES void PoolAdjacencyDense(const float* a, int32_t n, const float* s, int32_t k,
+                                               float* as, float* a_out) {
   AggregateDense(a, n, s, k, k, /*mean=*/false, as, k, nullptr, 0);
   TransposeProduct(s, n, k, as, a_out);
 }
 
-void ReadoutRows(const float* x, int32_t rows, int32_t c, Readout mode, float* y) {
+DIFFPOOL_KERNEL_CLONES void ReadoutRows(const float* x, int32_t rows, int32_t c, Readout mode,
+                                        float* y) {
   std::memcpy(y, x, sizeof(float) * c);
   for (int32_t r = 1; r < rows; ++r) {
     const float* xr = x + static_cast<size_t>(r) * c;
