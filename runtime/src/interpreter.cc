@@ -32,6 +32,7 @@ struct Interpreter::State {
   int32_t* node_offsets = nullptr;    // batch: graphs + 1
   BufferRequest* requests = nullptr;  // num_tensors, then one scratch per op
   size_t* offsets = nullptr;          // planned offsets, same indexing
+  int32_t* row_strides = nullptr;     // per tensor, in elements
   OpState* ops = nullptr;
   int32_t* row_begin = nullptr;       // CSR of the input graph
   int32_t* sources = nullptr;
@@ -152,9 +153,80 @@ Status ResolveLimits(const Model& model, const InterpreterOptions& options, Limi
   return Status::kOk;
 }
 
+// Whether op `reader` reads tensor x only where a strided row layout is
+// allowed: GRAPH_CONV's node features, CHANNEL_AFFINE's input, or (once) as
+// an input of the CONCAT `concat`.
+bool ReadsStrided(const fb::Operator* reader, int32_t x, const fb::Operator* concat) {
+  int32_t uses = 0;
+  for (uint32_t j = 0; j < reader->inputs()->size(); ++j) {
+    if (reader->inputs()->Get(j) != x) continue;
+    ++uses;
+    const bool allowed =
+        reader == concat || (reader->opcode() == fb::OpCode::GRAPH_CONV && j == op_input::kConvX) ||
+        (reader->opcode() == fb::OpCode::CHANNEL_AFFINE && j == op_input::kAffineX);
+    if (!allowed) return false;
+  }
+  return reader != concat || uses == 1;
+}
+
+// CONCAT without copies: an input whose producer can write rows with a
+// stride (GRAPH_CONV without L2 normalization, CHANNEL_AFFINE) and whose
+// readers can read them (ReadsStrided) is placed in its column slice of the
+// CONCAT output, which its producer then writes directly. parent[t] is that
+// output (-1: t has its own buffer) and column[t] the slice's first column.
+// Off when every tensor must stay inspectable (preserve_all_tensors).
+void FindConcatSlices(const fb::Model* model, const InterpreterOptions& options, int32_t* parent,
+                      int32_t* column) {
+  const int32_t num_tensors = static_cast<int32_t>(model->tensors()->size());
+  for (int32_t t = 0; t < num_tensors; ++t) parent[t] = -1, column[t] = 0;
+  if (options.preserve_all_tensors) return;
+  const auto* ops = model->operators();
+  for (const fb::Operator* concat : *ops) {
+    if (concat->opcode() != fb::OpCode::CONCAT) continue;
+    const int32_t y = concat->outputs()->Get(0);
+    const fb::Tensor* out = model->tensors()->Get(y);
+    int32_t col = 0;
+    for (const int32_t x : *concat->inputs()) {
+      const fb::Tensor* in = model->tensors()->Get(x);
+      const int32_t at = col;
+      col += Columns(in);
+      if (IsConstant(in) || x == model->input_features() || x == model->output() ||
+          in->type() != out->type() || in->row_domain() != out->row_domain() ||
+          in->level() != out->level() || parent[x] >= 0) {
+        continue;
+      }
+      bool ok = true;
+      int32_t producers = 0;
+      for (const fb::Operator* op : *ops) {
+        for (const int32_t o : *op->outputs()) {
+          if (o != x) continue;
+          ++producers;
+          const fb::GraphConvOptions* conv = op->graph_conv();
+          ok = ok && op->outputs()->size() == 1 &&
+               ((op->opcode() == fb::OpCode::GRAPH_CONV &&
+                 (conv == nullptr || !conv->normalize())) ||
+                op->opcode() == fb::OpCode::CHANNEL_AFFINE);
+        }
+        ok = ok && ReadsStrided(op, x, concat);
+      }
+      if (options.keep_assignments) {
+        for (int32_t l = 0; l < NumLevels(model); ++l) {
+          ok = ok && model->levels()->Get(l)->assignment() != x;
+        }
+      }
+      if (ok && producers == 1) {
+        parent[x] = y;
+        column[x] = at;
+      }
+    }
+  }
+}
+
 // Sizes and lifetimes of every activation tensor and op scratch buffer.
+// A CONCAT slice (parent >= 0) needs no buffer; its CONCAT output lives from
+// the first slice's write on.
 void FillRequests(const fb::Model* model, RowCounts limits, const InterpreterOptions& options,
-                  BufferRequest* requests) {
+                  const int32_t* parent, BufferRequest* requests) {
   const int32_t num_tensors = static_cast<int32_t>(model->tensors()->size());
   const int32_t num_ops = static_cast<int32_t>(model->operators()->size());
   constexpr int32_t kUnwritten = INT32_MAX;
@@ -201,11 +273,17 @@ void FillRequests(const fb::Model* model, RowCounts limits, const InterpreterOpt
       r.last_use = r.first_use;  // computed but never read
     }
   }
+  for (int32_t t = 0; t < num_tensors; ++t) {
+    if (parent[t] < 0 || requests[t].bytes == 0) continue;
+    BufferRequest& whole = requests[parent[t]];
+    if (requests[t].first_use < whole.first_use) whole.first_use = requests[t].first_use;
+    requests[t].bytes = 0;
+  }
 }
 
 // Byte offsets of everything in the arena, in order.
 struct Layout {
-  size_t state = 0, requests = 0, offsets = 0, order = 0, ops = 0;
+  size_t state = 0, requests = 0, offsets = 0, order = 0, ops = 0, strides = 0, column = 0;
   size_t row_begin = 0, sources = 0, cursor = 0, node_offsets = 0, region = 0, region_bytes = 0;
   size_t backend = 0, backend_bytes = 0, total = 0;
 };
@@ -237,6 +315,8 @@ bool LayoutFixedPart(const fb::Model* model, const Limits& limits, Layout* layou
          builder->Add(buffers, sizeof(BufferRequest), &layout->requests) &&
          builder->Add(buffers, sizeof(size_t), &layout->offsets) &&
          builder->Add(buffers, sizeof(int32_t), &layout->order) &&
+         builder->Add(model->tensors()->size(), sizeof(int32_t), &layout->strides) &&
+         builder->Add(model->tensors()->size(), sizeof(int32_t), &layout->column) &&
          builder->Add(model->operators()->size(), sizeof(OpState), &layout->ops) &&
          builder->Add(static_cast<size_t>(limits.max_batch_nodes) + 1, sizeof(int32_t),
                       &layout->row_begin) &&
@@ -285,8 +365,9 @@ Status Interpreter::ArenaBytes(const Model& model, const InterpreterOptions& opt
   bool overflow = false;
   if (count <= kStackPlanLimit) {
     BufferRequest requests[kStackPlanLimit];
-    int32_t order[kStackPlanLimit];
-    FillRequests(root, limits.rows(), options, requests);
+    int32_t order[kStackPlanLimit], parent[kStackPlanLimit], column[kStackPlanLimit];
+    FindConcatSlices(root, options, parent, column);
+    FillRequests(root, limits.rows(), options, parent, requests);
     plan_bytes = ArenaPlanner::Plan(requests, count, order, &overflow);
   } else {
     // Too many buffers to plan without memory: every buffer gets its own.
@@ -338,7 +419,11 @@ Status Interpreter::Create(const Model& model, const InterpreterOptions& options
   const int32_t num_tensors = static_cast<int32_t>(root->tensors()->size());
   const int32_t num_ops = static_cast<int32_t>(root->operators()->size());
   auto* requests = reinterpret_cast<BufferRequest*>(base + layout.requests);
-  FillRequests(root, limits.rows(), options, requests);
+  auto* row_strides = reinterpret_cast<int32_t*>(base + layout.strides);
+  auto* column = reinterpret_cast<int32_t*>(base + layout.column);
+  // The parents go where the strides will be, replaced below.
+  FindConcatSlices(root, options, row_strides, column);
+  FillRequests(root, limits.rows(), options, row_strides, requests);
   bool overflow = false;
   const size_t plan_bytes = ArenaPlanner::Plan(
       requests, num_tensors + num_ops, reinterpret_cast<int32_t*>(base + layout.order), &overflow);
@@ -369,6 +454,18 @@ Status Interpreter::Create(const Model& model, const InterpreterOptions& options
   state->requests = requests;
   state->offsets = reinterpret_cast<size_t*>(base + layout.offsets);
   for (int32_t i = 0; i < num_tensors + num_ops; ++i) state->offsets[i] = requests[i].offset;
+  for (int32_t t = 0; t < num_tensors; ++t) {
+    const int32_t whole = row_strides[t];
+    const fb::Tensor* tensor = root->tensors()->Get(t);
+    if (whole >= 0) {
+      state->offsets[t] =
+          state->offsets[whole] + static_cast<size_t>(column[t]) * ElementBytes(tensor->type());
+      row_strides[t] = Columns(root->tensors()->Get(whole));
+    } else {
+      row_strides[t] = Columns(tensor);
+    }
+  }
+  state->row_strides = row_strides;
   state->ops = reinterpret_cast<OpState*>(base + layout.ops);
   for (int32_t i = 0; i < num_ops; ++i) new (&state->ops[i]) OpState();
   state->row_begin = reinterpret_cast<int32_t*>(base + layout.row_begin);
@@ -386,6 +483,7 @@ Status Interpreter::Create(const Model& model, const InterpreterOptions& options
   context.xnn_arena = &bump;
   context.init_scratch = reinterpret_cast<float*>(state->region);
   context.message = message;
+  context.row_strides = state->row_strides;
   for (int32_t i = 0; i < num_ops; ++i) {
     const Status status = PrepareOp(context, root->operators()->Get(i), &state->ops[i]);
     if (status != Status::kOk) {
@@ -508,6 +606,7 @@ Status Interpreter::Compute(const Graph* graphs, int32_t num_graphs, const float
   context.max_graphs = s.max_batch_graphs;
   context.node_offsets = s.node_offsets;
   context.threadpool = s.threadpool;
+  context.row_strides = s.row_strides;
   // Node features of all graphs stacked into the input tensor; the graphs'
   // edges as one block-diagonal CSR by destination, sources in edge order.
   float* input = context.Data(root->input_features());

@@ -121,12 +121,13 @@ xnn_status CreateQc8FullyConnected(size_t input_channels, size_t output_channels
                                    const float* weight_scales, const int8_t* weights,
                                    const int32_t* bias, int8_t output_zero_point,
                                    float output_scale, int8_t output_min, int8_t output_max,
-                                   xnn_operator_t* op) {
+                                   xnn_operator_t* op, size_t output_stride) {
   return xnn_create_convolution2d_nhwc_qc8(
       /*padding=*/0, 0, 0, 0, /*kernel=*/1, 1, /*subsampling=*/1, 1, /*dilation=*/1, 1,
-      /*groups=*/1, input_channels, output_channels, input_channels, output_channels,
-      input_zero_point, input_scale, weight_scales, weights, bias, output_zero_point, output_scale,
-      output_min, output_max, /*flags=*/0, op);
+      /*groups=*/1, input_channels, output_channels, input_channels,
+      output_stride == 0 ? output_channels : output_stride, input_zero_point, input_scale,
+      weight_scales, weights, bias, output_zero_point, output_scale, output_min, output_max,
+      /*flags=*/0, op);
 }
 
 xnn_status RunQc8FullyConnected(xnn_operator_t op, size_t batch, const int8_t* input,

@@ -61,13 +61,14 @@ size_t XnnQc8FullyConnectedBytesBound(size_t input_channels, size_t output_chann
 
 // Creates a qc8 1x1 convolution computing, for each of `batch` rows,
 // y = clamp(x W^T + b) with per-channel weight scales: XNNPACK's per-channel
-// int8 fully-connected operator in this version.
+// int8 fully-connected operator in this version. Output rows are
+// `output_stride` bytes apart (0: output_channels).
 xnn_status CreateQc8FullyConnected(size_t input_channels, size_t output_channels,
                                    int8_t input_zero_point, float input_scale,
                                    const float* weight_scales, const int8_t* weights,
                                    const int32_t* bias, int8_t output_zero_point,
                                    float output_scale, int8_t output_min, int8_t output_max,
-                                   xnn_operator_t* op);
+                                   xnn_operator_t* op, size_t output_stride = 0);
 xnn_status RunQc8FullyConnected(xnn_operator_t op, size_t batch, const int8_t* input,
                                 int8_t* output, pthreadpool_t threadpool);
 

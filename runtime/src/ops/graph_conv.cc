@@ -95,7 +95,7 @@ Status PrepareGraphConv(const PrepareContext& context, const fb::Operator* op, O
         s.k, s.cout, static_cast<int8_t>(x.zero_point), x.scale, context.ChannelScales(s.weights),
         static_cast<const int8_t*>(context.ConstantRaw(s.weights)),
         static_cast<const int32_t*>(context.ConstantRaw(s.bias)), static_cast<int8_t>(y.zero_point),
-        y.scale, out_min, 127, &state->gemm);
+        y.scale, out_min, 127, &state->gemm, static_cast<size_t>(context.Stride(s.y)));
     return FromXnnStatus(status, *context.xnn_arena, "GRAPH_CONV int8 create", context.message);
   }
   const float* weights = context.Constant(s.weights);
@@ -112,8 +112,8 @@ Status PrepareGraphConv(const PrepareContext& context, const fb::Operator* op, O
   }
   const float output_min = s.relu && !s.normalize ? 0.0f : -INFINITY;
   const xnn_status status = xnn_create_fully_connected_nc_f32(
-      s.k, s.cout, s.k, s.cout, weights, context.Constant(s.bias), output_min, INFINITY,
-      /*flags=*/0, &state->gemm);
+      s.k, s.cout, s.k, static_cast<size_t>(context.Stride(s.y)), weights, context.Constant(s.bias),
+      output_min, INFINITY, /*flags=*/0, &state->gemm);
   return FromXnnStatus(status, *context.xnn_arena, "GRAPH_CONV fully-connected create",
                        context.message);
 }
@@ -124,13 +124,14 @@ Status EvalInt8(const RunContext& context, int32_t index, const ConvShape& s,
                 const OpState& state) {
   const int32_t rows = context.Rows(s.x);
   const int8_t* x = context.DataInt8(s.x);
+  const size_t x_stride = static_cast<size_t>(context.Stride(s.x));
   const int32_t zero_point = context.Quant(s.x).zero_point;
   auto* gemm_input = reinterpret_cast<int8_t*>(context.ScratchBytes(index));
   if (s.adjacency < 0) {
     ParallelForTiles(context.threadpool, rows, kRowTile, [&](size_t begin, size_t end) {
       const kernels::CsrGraph tile{static_cast<int32_t>(end - begin),
                                    context.graph.row_begin + begin, context.graph.sources};
-      kernels::AggregateMeanCsrInt8(tile, x, s.cin, s.cin, zero_point, gemm_input + begin * s.k,
+      kernels::AggregateMeanCsrInt8(tile, x, x_stride, s.cin, zero_point, gemm_input + begin * s.k,
                                     s.k);
     });
   } else {
@@ -140,15 +141,15 @@ Status EvalInt8(const RunContext& context, int32_t index, const ConvShape& s,
                                             Int8DenseRealOffset(static_cast<size_t>(rows), s));
     ParallelFor(context.threadpool, context.counts.graphs, [&](size_t g) {
       const size_t row = g * k;
-      kernels::AggregateMeanDenseInt8(context.Data(s.adjacency) + row * k, k, x + row * s.cin,
-                                      s.cin, s.cin, zero_point, x_real + row * s.cin,
+      kernels::AggregateMeanDenseInt8(context.Data(s.adjacency) + row * k, k, x + row * x_stride,
+                                      x_stride, s.cin, zero_point, x_real + row * s.cin,
                                       gemm_input + row * s.k, s.k);
     });
   }
   if (s.has_root) {
     ParallelForTiles(context.threadpool, rows, kRowTile, [&](size_t begin, size_t end) {
-      kernels::CopyRowsInt8(x + begin * s.cin, s.cin, static_cast<int32_t>(end - begin), s.cin,
-                            gemm_input + begin * s.k + s.cin, s.k);
+      kernels::CopyRowsInt8(x + begin * x_stride, x_stride, static_cast<int32_t>(end - begin),
+                            s.cin, gemm_input + begin * s.k + s.cin, s.k);
     });
   }
   return RunQc8FullyConnected(state.gemm, rows, gemm_input, context.DataInt8(s.y),
@@ -165,25 +166,26 @@ Status EvalGraphConv(const RunContext& context, int32_t index, const fb::Operato
   if (s.int8) return EvalInt8(context, index, s, state);
   const int32_t rows = context.Rows(s.x);
   const float* x = context.Data(s.x);
+  const size_t x_stride = static_cast<size_t>(context.Stride(s.x));
   float* gemm_input = context.Scratch(index);
   float* gate = s.gate_column >= 0 ? gemm_input + s.gate_column : nullptr;
   // GCN: 1 / sqrt(degree) per row, after the GEMM input and its XNNPACK padding.
   float* degrees = gemm_input + static_cast<size_t>(rows) * s.k + XNN_EXTRA_BYTES / sizeof(float);
   if (s.gcn && s.adjacency < 0) {
-    kernels::AggregateGcnCsr(context.graph, x, s.cin, s.cin, degrees, gemm_input, s.k);
+    kernels::AggregateGcnCsr(context.graph, x, x_stride, s.cin, degrees, gemm_input, s.k);
   } else if (s.gcn) {
     const int32_t k = context.Cols(s.adjacency);
     for (int32_t g = 0; g < context.counts.graphs; ++g) {
       const size_t row = static_cast<size_t>(g) * k;
-      kernels::AggregateGcnDense(context.Data(s.adjacency) + row * k, k, x + row * s.cin, s.cin,
-                                 s.cin, degrees + row, gemm_input + row * s.k, s.k);
+      kernels::AggregateGcnDense(context.Data(s.adjacency) + row * k, k, x + row * x_stride,
+                                 x_stride, s.cin, degrees + row, gemm_input + row * s.k, s.k);
     }
   } else if (s.adjacency < 0) {
     // Tiles of rows of the batch's CSR, spread over the threadpool.
     ParallelForTiles(context.threadpool, rows, kRowTile, [&](size_t begin, size_t end) {
       const kernels::CsrGraph tile{static_cast<int32_t>(end - begin),
                                    context.graph.row_begin + begin, context.graph.sources};
-      kernels::AggregateCsr(tile, x, s.cin, s.cin, s.mean, gemm_input + begin * s.k, s.k,
+      kernels::AggregateCsr(tile, x, x_stride, s.cin, s.mean, gemm_input + begin * s.k, s.k,
                             gate == nullptr ? nullptr : gate + begin * s.k, s.k);
     });
   } else {
@@ -191,14 +193,14 @@ Status EvalGraphConv(const RunContext& context, int32_t index, const fb::Operato
     const int32_t k = context.Cols(s.adjacency);
     ParallelFor(context.threadpool, context.counts.graphs, [&](size_t g) {
       const size_t row = g * k;
-      kernels::AggregateDense(context.Data(s.adjacency) + row * k, k, x + row * s.cin, s.cin, s.cin,
-                              s.mean, gemm_input + row * s.k, s.k,
+      kernels::AggregateDense(context.Data(s.adjacency) + row * k, k, x + row * x_stride, x_stride,
+                              s.cin, s.mean, gemm_input + row * s.k, s.k,
                               gate == nullptr ? nullptr : gate + row * s.k, s.k);
     });
   }
   if (s.has_root) {
     ParallelForTiles(context.threadpool, rows, kRowTile, [&](size_t begin, size_t end) {
-      kernels::CopyRows(x + begin * s.cin, s.cin, static_cast<int32_t>(end - begin), s.cin,
+      kernels::CopyRows(x + begin * x_stride, x_stride, static_cast<int32_t>(end - begin), s.cin,
                         gemm_input + begin * s.k + s.cin, s.k);
     });
   }
@@ -207,6 +209,7 @@ Status EvalGraphConv(const RunContext& context, int32_t index, const fb::Operato
       xnn_setup_fully_connected_nc_f32(state.gemm, rows, gemm_input, y, context.threadpool);
   if (status == xnn_status_success) status = xnn_run_operator(state.gemm, context.threadpool);
   if (status != xnn_status_success) return Status::kBackendFailed;
+  // A normalized output is never a CONCAT slice (interpreter.cc): contiguous.
   if (s.normalize) kernels::L2NormalizeRows(y, rows, s.cout, s.relu);
   return Status::kOk;
 }

@@ -33,6 +33,9 @@ struct PrepareContext {
   ArenaBump* xnn_arena = nullptr;
   float* init_scratch = nullptr;  // room for OpInitScratchBytes() of any op
   Message* message = nullptr;
+  // Elements from one row of tensor i to the next: its columns, or the
+  // columns of the CONCAT output it is a slice of (interpreter.cc).
+  const int32_t* row_strides = nullptr;
 
   const fb::Tensor* tensor(int32_t i) const { return model->tensors()->Get(i); }
   const float* Constant(int32_t i) const {
@@ -46,6 +49,7 @@ struct PrepareContext {
   const float* ChannelScales(int32_t i) const {
     return tensor(i)->quantization_as_PerChannelQuant()->scales()->data();
   }
+  int32_t Stride(int32_t i) const { return row_strides[i]; }
 };
 
 struct RunContext {
@@ -58,6 +62,10 @@ struct RunContext {
   int32_t max_graphs = 1;                 // the interpreter's max_batch_graphs
   const int32_t* node_offsets = nullptr;  // graphs + 1 entries
   pthreadpool_t threadpool = nullptr;
+  // Elements from one row of tensor i to the next (see PrepareContext). Only
+  // GRAPH_CONV's x and output and CHANNEL_AFFINE's x and output can be
+  // slices of a CONCAT output; every other tensor is contiguous.
+  const int32_t* row_strides = nullptr;
 
   const fb::Tensor* tensor(int32_t i) const { return model->tensors()->Get(i); }
   float* Data(int32_t i) const { return reinterpret_cast<float*>(region + tensor_offsets[i]); }
@@ -92,6 +100,7 @@ struct RunContext {
     }
   }
   int32_t Cols(int32_t i) const { return Columns(tensor(i)); }
+  int32_t Stride(int32_t i) const { return row_strides[i]; }
 };
 
 }  // namespace diffpool

@@ -16,9 +16,14 @@ void EvalConcat(const RunContext& context, const fb::Operator* op) {
   for (uint32_t j = 0; j < op->inputs()->size(); ++j) {
     const int32_t x = op->inputs()->Get(j);
     const int32_t cols = context.Cols(x);
-    kernels::CopyRowsInt8(reinterpret_cast<const int8_t*>(context.Data(x)), cols * element, rows,
-                          static_cast<int32_t>(cols * element), reinterpret_cast<int8_t*>(out),
-                          total * element);
+    // An input the interpreter placed in its slice of the output (its
+    // producer wrote it there) needs no copy.
+    if (reinterpret_cast<const uint8_t*>(context.Data(x)) != out) {
+      kernels::CopyRowsInt8(reinterpret_cast<const int8_t*>(context.Data(x)),
+                            static_cast<size_t>(context.Stride(x)) * element, rows,
+                            static_cast<int32_t>(cols * element), reinterpret_cast<int8_t*>(out),
+                            total * element);
+    }
     out += cols * element;
   }
 }
@@ -117,25 +122,35 @@ void EvalChannelAffine(const RunContext& context, const fb::Operator* op, const 
   const int32_t x = op->inputs()->Get(in::kAffineX), y = op->outputs()->Get(0);
   const float* scale = context.Constant(op->inputs()->Get(in::kAffineScale));
   const float* shift = context.Constant(op->inputs()->Get(in::kAffineShift));
+  const int32_t rows = context.Rows(x), cols = context.Cols(x);
+  // x or y may be a slice of a CONCAT output (interpreter.cc).
+  const size_t x_stride = static_cast<size_t>(context.Stride(x));
+  const size_t y_stride = static_cast<size_t>(context.Stride(y));
   if (context.IsInt8(x)) {
-    const int32_t cols = context.Cols(x);
     if (state.affine_table != nullptr) {
-      kernels::IntegerAffineInt8(context.DataInt8(x), context.Rows(x), cols, state.affine_table,
-                                 state.affine_table + cols, context.DataInt8(y));
+      kernels::IntegerAffineInt8(context.DataInt8(x), rows, cols, state.affine_table,
+                                 state.affine_table + cols, context.DataInt8(y), x_stride,
+                                 y_stride);
       return;
     }
     if (state.affine_float != nullptr) {
-      kernels::PreparedAffineInt8(context.DataInt8(x), context.Rows(x), cols, state.affine_float,
-                                  state.affine_float + cols, context.DataInt8(y));
+      kernels::PreparedAffineInt8(context.DataInt8(x), rows, cols, state.affine_float,
+                                  state.affine_float + cols, context.DataInt8(y), x_stride,
+                                  y_stride);
       return;
     }
     const QuantParams xq = context.Quant(x), yq = context.Quant(y);
-    kernels::ChannelAffineInt8(context.DataInt8(x), context.Rows(x), cols, xq.scale, xq.zero_point,
-                               scale, shift, yq.scale, yq.zero_point, context.DataInt8(y));
+    for (int32_t r = 0; r < rows; ++r) {
+      kernels::ChannelAffineInt8(context.DataInt8(x) + r * x_stride, 1, cols, xq.scale,
+                                 xq.zero_point, scale, shift, yq.scale, yq.zero_point,
+                                 context.DataInt8(y) + r * y_stride);
+    }
     return;
   }
-  kernels::ChannelAffine(context.Data(x), context.Rows(x), context.Cols(x), scale, shift,
-                         context.Data(y));
+  for (int32_t r = 0; r < rows; ++r) {
+    kernels::ChannelAffine(context.Data(x) + r * x_stride, 1, cols, scale, shift,
+                           context.Data(y) + r * y_stride);
+  }
 }
 
 void EvalQuantize(const RunContext& context, const fb::Operator* op, bool quantize) {

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -214,6 +215,7 @@ TEST_CASE("a threadpool changes nothing in the results (bit-identical), fp32 bat
 }  // namespace diffpool
 
 #include "common/int8_model.h"
+#include "common/two_level_model.h"
 
 namespace diffpool {
 namespace {
@@ -245,6 +247,102 @@ TEST_CASE("int8 batches: a threadpool changes nothing, and a batch equals single
     CHECK(single[1] == a[2 * g + 1]);
   }
   pthreadpool_destroy(pool);
+}
+
+}  // namespace
+}  // namespace diffpool
+
+namespace diffpool {
+namespace {
+
+// With preserve_all_tensors every CONCAT input keeps its own buffer and
+// CONCAT copies; without it, the interpreter places the inputs that
+// GRAPH_CONV or CHANNEL_AFFINE produce in their column slices of the CONCAT
+// output (row strides). The two layouts must give the same bits.
+void CheckSlicesChangeNothing(const std::vector<uint8_t>& file, int32_t features, int32_t max_nodes,
+                              uint32_t seed) {
+  InterpreterOptions options;
+  options.max_batch_graphs = 6;
+  TestInterpreter sliced(file, options);
+  options.preserve_all_tensors = true;
+  TestInterpreter copied(file, options);
+  REQUIRE_MESSAGE(sliced.status() == Status::kOk, sliced.message());
+  REQUIRE_MESSAGE(copied.status() == Status::kOk, copied.message());
+  std::vector<GraphData> data;
+  for (int32_t g = 0; g < 6; ++g) {
+    data.push_back(RandomGraph(1 + (g * 5 + 3) % max_nodes, features, 0.25, seed + g));
+  }
+  std::vector<Graph> graphs;
+  for (const auto& g : data) {
+    graphs.push_back(Graph{g.num_nodes, features, g.features.data(),
+                           static_cast<int32_t>(g.src.size()), g.src.data(), g.dst.data()});
+  }
+  std::vector<float> a(12), b(12);
+  REQUIRE(sliced->RunBatch(graphs.data(), 6, a.data(), 12) == Status::kOk);
+  REQUIRE(copied->RunBatch(graphs.data(), 6, b.data(), 12) == Status::kOk);
+  for (int i = 0; i < 12; ++i) CHECK(a[i] == b[i]);
+  for (int32_t g = 0; g < 6; ++g) {
+    float x[2], y[2];
+    REQUIRE(sliced->Run(graphs[g], x, 2) == Status::kOk);
+    REQUIRE(copied->Run(graphs[g], y, 2) == Status::kOk);
+    CHECK(x[0] == y[0]);
+    CHECK(x[1] == y[1]);
+  }
+}
+
+// A GNN block as the converter lowers one: GRAPH_CONVs and a CHANNEL_AFFINE
+// whose outputs meet in a CONCAT (with the input features, which cannot be
+// a slice), then readout and a linear head.
+std::vector<uint8_t> BuildConcatBlockModel(uint32_t seed) {
+  using fb::OpCode;
+  using fb::RowDomain;
+  std::mt19937 rng(seed);
+  testing::ModelBuilder m(3, 20);
+  const int32_t h1 = m.Activation(RowDomain::NODES, 5, 0, "h1");
+  m.AddOp({OpCode::GRAPH_CONV,
+           {m.input(), -1, m.RandomConstant({5, 6}, &rng), m.RandomConstant({5}, &rng), -1},
+           {h1},
+           fb::Aggregation::MEAN,
+           true,
+           false,
+           fb::Activation::RELU});
+  const int32_t h2 = m.Activation(RowDomain::NODES, 4, 0, "h2");
+  m.AddOp({OpCode::GRAPH_CONV,
+           {h1, -1, m.RandomConstant({4, 10}, &rng), m.RandomConstant({4}, &rng),
+            m.RandomConstant({4}, &rng)},
+           {h2},
+           fb::Aggregation::MEAN,
+           true,
+           false,
+           fb::Activation::RELU});
+  const int32_t h3 = m.Activation(RowDomain::NODES, 4, 0, "h3");
+  m.AddOp({OpCode::CHANNEL_AFFINE,
+           {h2, m.RandomConstant({4}, &rng), m.RandomConstant({4}, &rng)},
+           {h3}});
+  const int32_t cat = m.Activation(RowDomain::NODES, 16, 0, "cat");
+  m.AddOp({OpCode::CONCAT, {m.input(), h1, h2, h3}, {cat}});
+  const int32_t pooled = m.Activation(RowDomain::GRAPH, 16, 0, "readout");
+  m.AddOp({OpCode::READOUT, {cat}, {pooled}});
+  const int32_t logits = m.Activation(RowDomain::GRAPH, 2, 0, "logits");
+  m.AddOp({OpCode::LINEAR,
+           {pooled, m.RandomConstant({2, 16}, &rng), m.RandomConstant({2}, &rng)},
+           {logits}});
+  const int32_t out = m.Activation(RowDomain::GRAPH, 2, 0, "log_probs");
+  m.AddOp({OpCode::LOG_SOFTMAX, {logits}, {out}});
+  return m.Finish(out);
+}
+
+TEST_CASE("CONCAT inputs written in place (strided slices) give the bits of copied CONCATs") {
+  SUBCASE("fp32 block") { CheckSlicesChangeNothing(BuildConcatBlockModel(41), 3, 20, 700); }
+  SUBCASE("fp32, two levels") {
+    CheckSlicesChangeNothing(testing::BuildTwoLevelModel(31), testing::kTwoLevelFeatures,
+                             testing::kTwoLevelMaxNodes, 500);
+  }
+  SUBCASE("int8") {
+    testing::Int8ModelOptions int8_options;
+    int8_options.max_nodes = 20;
+    CheckSlicesChangeNothing(testing::BuildInt8Model(int8_options), 3, 20, 600);
+  }
 }
 
 }  // namespace
