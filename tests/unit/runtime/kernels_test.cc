@@ -231,6 +231,42 @@ TEST_CASE("softmax rows sum to one; log-softmax is its log; large inputs stay fi
   CHECK(p[0] == doctest::Approx(0.09003057));
 }
 
+TEST_CASE("softmax matches float64 to 1e-6 relative, on rows of every width, in place too") {
+  // The kernel's own exponential (vectorized, not libm's): every row width
+  // from 1 to 40 (vector bodies and tails), spreads up to 200 (terms that
+  // underflow to 0), -inf entries.
+  std::mt19937 rng(7);
+  for (int32_t cols = 1; cols <= 40; ++cols) {
+    for (float spread : {1.0f, 20.0f, 200.0f}) {
+      const int32_t rows = 5;
+      std::uniform_real_distribution<float> value(-spread / 2, spread / 2);
+      std::vector<float> x(rows * cols);
+      for (float& v : x) v = value(rng);
+      if (cols > 2) x[1] = -INFINITY;
+      std::vector<float> p(x.size());
+      kernels::SoftmaxRows(x.data(), rows, cols, p.data());
+      std::vector<float> in_place = x;
+      kernels::SoftmaxRows(in_place.data(), rows, cols, in_place.data());
+      for (int32_t r = 0; r < rows; ++r) {
+        const float* xr = x.data() + r * cols;
+        // The float32 differences x - max are the kernel's inputs (their
+        // rounding is not the exponential's error).
+        float max = xr[0];
+        for (int32_t c = 1; c < cols; ++c) max = xr[c] > max ? xr[c] : max;
+        double sum = 0.0;
+        for (int32_t c = 0; c < cols; ++c) sum += std::exp(double{xr[c] - max});
+        for (int32_t c = 0; c < cols; ++c) {
+          const double expected = std::exp(double{xr[c] - max}) / sum;
+          CAPTURE(cols);
+          CAPTURE(spread);
+          CHECK(std::fabs(p[r * cols + c] - expected) <= 1e-6 * expected + 1e-37);
+          CHECK(in_place[r * cols + c] == p[r * cols + c]);
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("readout mean, sum and max; L2 normalize keeps zero rows zero") {
   const std::vector<float> x = {1.0f, -2.0f, 3.0f, 4.0f};
   float y[2];
