@@ -222,11 +222,43 @@ void FindConcatSlices(const fb::Model* model, const InterpreterOptions& options,
   }
 }
 
+// GRAPH_CONVs that read the same node features over the same adjacency and
+// aggregate them alike (a level's pooling and embedding conv1) stage the
+// same GEMM input [aggregate | x | gate] in their scratch: the later one
+// uses the earlier one's. shared[j] = that earlier op (-1: op j stages its
+// own input).
+void FindSharedConvInputs(const fb::Model* model, int32_t* shared) {
+  namespace in = op_input;
+  const auto* ops = model->operators();
+  const int32_t num_ops = static_cast<int32_t>(ops->size());
+  for (int32_t j = 0; j < num_ops; ++j) {
+    shared[j] = -1;
+    const fb::Operator* b = ops->Get(j);
+    if (b->opcode() != fb::OpCode::GRAPH_CONV) continue;
+    const fb::GraphConvOptions* ob = b->graph_conv();
+    for (int32_t i = 0; i < j && shared[j] < 0; ++i) {
+      const fb::Operator* a = ops->Get(i);
+      if (a->opcode() != fb::OpCode::GRAPH_CONV || shared[i] >= 0) continue;
+      const fb::GraphConvOptions* oa = a->graph_conv();
+      const bool same_options = (oa == nullptr) == (ob == nullptr) &&
+                                (oa == nullptr || (oa->has_root() == ob->has_root() &&
+                                                   oa->aggregation() == ob->aggregation()));
+      if (same_options && a->inputs()->Get(in::kConvX) == b->inputs()->Get(in::kConvX) &&
+          a->inputs()->Get(in::kConvAdjacency) == b->inputs()->Get(in::kConvAdjacency) &&
+          (a->inputs()->Get(in::kConvGatedBias) < 0) ==
+              (b->inputs()->Get(in::kConvGatedBias) < 0)) {
+        shared[j] = i;
+      }
+    }
+  }
+}
+
 // Sizes and lifetimes of every activation tensor and op scratch buffer.
 // A CONCAT slice (parent >= 0) needs no buffer; its CONCAT output lives from
-// the first slice's write on.
+// the first slice's write on. An op whose GEMM input another stages
+// (shared >= 0) needs no scratch; the other's lives until it.
 void FillRequests(const fb::Model* model, RowCounts limits, const InterpreterOptions& options,
-                  const int32_t* parent, BufferRequest* requests) {
+                  const int32_t* parent, const int32_t* shared, BufferRequest* requests) {
   const int32_t num_tensors = static_cast<int32_t>(model->tensors()->size());
   const int32_t num_ops = static_cast<int32_t>(model->operators()->size());
   constexpr int32_t kUnwritten = INT32_MAX;
@@ -279,11 +311,17 @@ void FillRequests(const fb::Model* model, RowCounts limits, const InterpreterOpt
     if (requests[t].first_use < whole.first_use) whole.first_use = requests[t].first_use;
     requests[t].bytes = 0;
   }
+  for (int32_t j = 0; j < num_ops; ++j) {
+    if (shared[j] < 0) continue;
+    requests[num_tensors + shared[j]].last_use = j;
+    requests[num_tensors + j].bytes = 0;
+  }
 }
 
 // Byte offsets of everything in the arena, in order.
 struct Layout {
   size_t state = 0, requests = 0, offsets = 0, order = 0, ops = 0, strides = 0, column = 0;
+  size_t shared = 0;
   size_t row_begin = 0, sources = 0, cursor = 0, node_offsets = 0, region = 0, region_bytes = 0;
   size_t backend = 0, backend_bytes = 0, total = 0;
 };
@@ -317,6 +355,7 @@ bool LayoutFixedPart(const fb::Model* model, const Limits& limits, Layout* layou
          builder->Add(buffers, sizeof(int32_t), &layout->order) &&
          builder->Add(model->tensors()->size(), sizeof(int32_t), &layout->strides) &&
          builder->Add(model->tensors()->size(), sizeof(int32_t), &layout->column) &&
+         builder->Add(model->operators()->size(), sizeof(int32_t), &layout->shared) &&
          builder->Add(model->operators()->size(), sizeof(OpState), &layout->ops) &&
          builder->Add(static_cast<size_t>(limits.max_batch_nodes) + 1, sizeof(int32_t),
                       &layout->row_begin) &&
@@ -366,8 +405,10 @@ Status Interpreter::ArenaBytes(const Model& model, const InterpreterOptions& opt
   if (count <= kStackPlanLimit) {
     BufferRequest requests[kStackPlanLimit];
     int32_t order[kStackPlanLimit], parent[kStackPlanLimit], column[kStackPlanLimit];
+    int32_t shared[kStackPlanLimit];
     FindConcatSlices(root, options, parent, column);
-    FillRequests(root, limits.rows(), options, parent, requests);
+    FindSharedConvInputs(root, shared);
+    FillRequests(root, limits.rows(), options, parent, shared, requests);
     plan_bytes = ArenaPlanner::Plan(requests, count, order, &overflow);
   } else {
     // Too many buffers to plan without memory: every buffer gets its own.
@@ -422,8 +463,10 @@ Status Interpreter::Create(const Model& model, const InterpreterOptions& options
   auto* row_strides = reinterpret_cast<int32_t*>(base + layout.strides);
   auto* column = reinterpret_cast<int32_t*>(base + layout.column);
   // The parents go where the strides will be, replaced below.
+  auto* shared = reinterpret_cast<int32_t*>(base + layout.shared);
   FindConcatSlices(root, options, row_strides, column);
-  FillRequests(root, limits.rows(), options, row_strides, requests);
+  FindSharedConvInputs(root, shared);
+  FillRequests(root, limits.rows(), options, row_strides, shared, requests);
   bool overflow = false;
   const size_t plan_bytes = ArenaPlanner::Plan(
       requests, num_tensors + num_ops, reinterpret_cast<int32_t*>(base + layout.order), &overflow);
@@ -454,6 +497,9 @@ Status Interpreter::Create(const Model& model, const InterpreterOptions& options
   state->requests = requests;
   state->offsets = reinterpret_cast<size_t*>(base + layout.offsets);
   for (int32_t i = 0; i < num_tensors + num_ops; ++i) state->offsets[i] = requests[i].offset;
+  for (int32_t j = 0; j < num_ops; ++j) {
+    if (shared[j] >= 0) state->offsets[num_tensors + j] = state->offsets[num_tensors + shared[j]];
+  }
   for (int32_t t = 0; t < num_tensors; ++t) {
     const int32_t whole = row_strides[t];
     const fb::Tensor* tensor = root->tensors()->Get(t);
@@ -485,6 +531,7 @@ Status Interpreter::Create(const Model& model, const InterpreterOptions& options
   context.message = message;
   context.row_strides = state->row_strides;
   for (int32_t i = 0; i < num_ops; ++i) {
+    state->ops[i].input_staged = shared[i] >= 0;
     const Status status = PrepareOp(context, root->operators()->Get(i), &state->ops[i]);
     if (status != Status::kOk) {
       Destroy(self);

@@ -127,7 +127,9 @@ Status EvalInt8(const RunContext& context, int32_t index, const ConvShape& s,
   const size_t x_stride = static_cast<size_t>(context.Stride(s.x));
   const int32_t zero_point = context.Quant(s.x).zero_point;
   auto* gemm_input = reinterpret_cast<int8_t*>(context.ScratchBytes(index));
-  if (s.adjacency < 0) {
+  if (state.input_staged) {
+    // An earlier GRAPH_CONV staged the same input here.
+  } else if (s.adjacency < 0) {
     ParallelForTiles(context.threadpool, rows, kRowTile, [&](size_t begin, size_t end) {
       const kernels::CsrGraph tile{static_cast<int32_t>(end - begin),
                                    context.graph.row_begin + begin, context.graph.sources};
@@ -146,7 +148,7 @@ Status EvalInt8(const RunContext& context, int32_t index, const ConvShape& s,
                                       gemm_input + row * s.k, s.k);
     });
   }
-  if (s.has_root) {
+  if (s.has_root && !state.input_staged) {
     ParallelForTiles(context.threadpool, rows, kRowTile, [&](size_t begin, size_t end) {
       kernels::CopyRowsInt8(x + begin * x_stride, x_stride, static_cast<int32_t>(end - begin),
                             s.cin, gemm_input + begin * s.k + s.cin, s.k);
@@ -171,7 +173,9 @@ Status EvalGraphConv(const RunContext& context, int32_t index, const fb::Operato
   float* gate = s.gate_column >= 0 ? gemm_input + s.gate_column : nullptr;
   // GCN: 1 / sqrt(degree) per row, after the GEMM input and its XNNPACK padding.
   float* degrees = gemm_input + static_cast<size_t>(rows) * s.k + XNN_EXTRA_BYTES / sizeof(float);
-  if (s.gcn && s.adjacency < 0) {
+  if (state.input_staged) {
+    // An earlier GRAPH_CONV staged the same input here.
+  } else if (s.gcn && s.adjacency < 0) {
     kernels::AggregateGcnCsr(context.graph, x, x_stride, s.cin, degrees, gemm_input, s.k);
   } else if (s.gcn) {
     const int32_t k = context.Cols(s.adjacency);
@@ -198,7 +202,7 @@ Status EvalGraphConv(const RunContext& context, int32_t index, const fb::Operato
                               gate == nullptr ? nullptr : gate + row * s.k, s.k);
     });
   }
-  if (s.has_root) {
+  if (s.has_root && !state.input_staged) {
     ParallelForTiles(context.threadpool, rows, kRowTile, [&](size_t begin, size_t end) {
       kernels::CopyRows(x + begin * x_stride, x_stride, static_cast<int32_t>(end - begin), s.cin,
                         gemm_input + begin * s.k + s.cin, s.k);

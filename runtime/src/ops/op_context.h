@@ -21,6 +21,9 @@ namespace diffpool {
 // Per-operator state created at init.
 struct OpState {
   xnn_operator_t gemm = nullptr;  // GRAPH_CONV and LINEAR
+  // GRAPH_CONV: an earlier GRAPH_CONV left this op's GEMM input in its
+  // scratch (same x, adjacency and aggregation; interpreter.cc).
+  bool input_staged = false;
   // int8 CHANNEL_AFFINE, tables in the init arena (cols each): the integer
   // form's negate and constant, else the float form's multiplier and offset.
   const int16_t* affine_table = nullptr;
