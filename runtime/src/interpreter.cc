@@ -660,8 +660,12 @@ Status Interpreter::Compute(const Graph* graphs, int32_t num_graphs, const float
   s.node_offsets[0] = 0;
   for (int32_t g = 0; g < num_graphs; ++g) {
     const Graph& graph = graphs[g];
-    std::memcpy(input + static_cast<size_t>(s.node_offsets[g]) * features, graph.features,
-                sizeof(float) * static_cast<size_t>(graph.num_nodes) * features);
+    float* rows = input + static_cast<size_t>(s.node_offsets[g]) * features;
+    // RunSelfTest decodes bit-packed test features in place (InputRows).
+    if (rows != graph.features) {
+      std::memcpy(rows, graph.features,
+                  sizeof(float) * static_cast<size_t>(graph.num_nodes) * features);
+    }
     s.node_offsets[g + 1] = s.node_offsets[g] + graph.num_nodes;
   }
   std::memset(s.row_begin, 0, sizeof(int32_t) * (static_cast<size_t>(n) + 1));
@@ -835,6 +839,11 @@ Status Interpreter::GetTensor(int32_t index, TensorView* view) const {
   return Status::kOk;
 }
 
+float* Interpreter::InputRows() {
+  return reinterpret_cast<float*>(state_->region +
+                                  state_->offsets[model_.root()->input_features()]);
+}
+
 Status RunSelfTest(Interpreter* interpreter, SelfTestReport* report, Message* message) {
   if (interpreter == nullptr || report == nullptr) {
     return DIFFPOOL_FAIL(message, Status::kInvalidArgument, "null argument");
@@ -852,7 +861,23 @@ Status RunSelfTest(Interpreter* interpreter, SelfTestReport* report, Message* me
     Graph graph;
     graph.num_nodes = test->num_nodes();
     graph.num_features = interpreter->model().num_features();
-    graph.features = test->features()->data();
+    if (test->features_bits() != nullptr) {
+      // 0/1 features stored as bits (verified: ceil(n * F / 8) bytes): decoded
+      // into the arena's input rows, which Compute then reads in place.
+      const int32_t n = test->num_nodes();
+      if (n < 1 || n > interpreter->state_->max_nodes) {
+        return DIFFPOOL_FAIL(message, Status::kGraphTooManyNodes,
+                             "test graph %u has %d nodes, the interpreter accepts 1 to %d", g, n,
+                             interpreter->state_->max_nodes);
+      }
+      float* rows = interpreter->InputRows();
+      const size_t count = static_cast<size_t>(n) * static_cast<size_t>(graph.num_features);
+      const uint8_t* bits = test->features_bits()->data();
+      for (size_t i = 0; i < count; ++i) rows[i] = static_cast<float>((bits[i / 8] >> (i % 8)) & 1);
+      graph.features = rows;
+    } else {
+      graph.features = test->features()->data();
+    }
     graph.num_edges = test->edge_src() == nullptr ? 0 : static_cast<int32_t>(test->edge_src()->size());
     graph.edge_src = graph.num_edges > 0 ? test->edge_src()->data() : nullptr;
     graph.edge_dst = graph.num_edges > 0 ? test->edge_dst()->data() : nullptr;

@@ -641,13 +641,31 @@ class Verifier {
       }
       size_t feature_count;
       if (!CheckedMul(static_cast<size_t>(n), static_cast<size_t>(num_features_),
-                      &feature_count) ||
-          graph->features() == nullptr || graph->features()->size() != feature_count) {
-        return Fail("test graph %u: features must hold %d x %d values", g, n, num_features_);
+                      &feature_count)) {
+        return Fail("test graph %u: %d x %d features overflow", g, n, num_features_);
       }
-      for (uint32_t e = 0; e < graph->features()->size(); ++e) {
-        if (!std::isfinite(graph->features()->Get(e))) {
-          return Fail("test graph %u: feature %u is not finite", g, e);
+      const auto* bits = graph->features_bits();
+      if ((graph->features() == nullptr) == (bits == nullptr)) {
+        return Fail("test graph %u: needs exactly one of features and features_bits", g);
+      }
+      if (bits != nullptr) {
+        // ceil(count / 8) bytes; the unused bits of the last byte are 0.
+        if (bits->size() != feature_count / 8 + (feature_count % 8 != 0)) {
+          return Fail("test graph %u: features_bits must hold %zu bytes for %d x %d bits", g,
+                      feature_count / 8 + (feature_count % 8 != 0), n, num_features_);
+        }
+        if (feature_count % 8 != 0 &&
+            (bits->Get(bits->size() - 1) >> (feature_count % 8)) != 0) {
+          return Fail("test graph %u: features_bits has bits set past %zu", g, feature_count);
+        }
+      } else {
+        if (graph->features()->size() != feature_count) {
+          return Fail("test graph %u: features must hold %d x %d values", g, n, num_features_);
+        }
+        for (uint32_t e = 0; e < graph->features()->size(); ++e) {
+          if (!std::isfinite(graph->features()->Get(e))) {
+            return Fail("test graph %u: feature %u is not finite", g, e);
+          }
         }
       }
       const auto* src = graph->edge_src();

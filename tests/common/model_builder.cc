@@ -72,8 +72,10 @@ std::vector<uint8_t> ModelBuilder::Finish(int32_t output, fb::OutputKind kind,
   for (const auto& l : levels_) levels.push_back(fb::CreateLevel(b, l.clusters, l.assignment));
   std::vector<flatbuffers::Offset<fb::TestGraph>> graphs;
   for (const auto& g : test_graphs_) {
-    graphs.push_back(fb::CreateTestGraphDirect(b, g.num_nodes, &g.features, &g.src, &g.dst,
-                                               &g.expected));
+    const bool bits = !g.feature_bits.empty();
+    graphs.push_back(fb::CreateTestGraphDirect(
+        b, g.num_nodes, g.features.empty() ? nullptr : &g.features, &g.src, &g.dst,
+        &g.expected, bits ? &g.feature_bits : nullptr));
   }
   auto vectors = test_graphs_.empty() ? 0 : fb::CreateTestVectorsDirect(b, 1e-4f, &graphs);
   flatbuffers::Offset<fb::MoleculeSpec> molecule = 0;

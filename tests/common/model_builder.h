@@ -44,6 +44,9 @@ class ModelBuilder {
     std::vector<float> features;
     std::vector<int32_t> src, dst;
     std::vector<float> expected;
+    // Non-empty: written as TestGraph.features_bits. Empty `features` are
+    // left out of the file (both or neither: malformed, for the verifier).
+    std::vector<uint8_t> feature_bits;
   };
   void AddTestGraph(const TestGraph& graph) { test_graphs_.push_back(graph); }
 

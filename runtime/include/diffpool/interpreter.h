@@ -157,6 +157,9 @@ class Interpreter {
   // Validates `graph` and runs every op; on success *result points at the
   // output row inside the arena.
   Status Compute(const Graph* graphs, int32_t num_graphs, const float** result);
+  // The arena rows of the input features (max_batch_nodes x num_features);
+  // Compute reads a graph whose features point here in place.
+  float* InputRows();
   friend Status RunSelfTest(Interpreter*, SelfTestReport*, Message*);
 
   Model model_;

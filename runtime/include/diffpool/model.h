@@ -19,8 +19,9 @@ struct Model;
 }
 
 // Version of this runtime; models whose min_runtime_version exceeds it are
-// refused with kModelUnsupportedVersion.
-constexpr uint32_t kRuntimeVersion = 1;
+// refused with kModelUnsupportedVersion. Version 2 reads test vectors whose
+// features are stored as bits (TestGraph.features_bits).
+constexpr uint32_t kRuntimeVersion = 2;
 // Newest schema_version this runtime knows.
 constexpr uint32_t kSchemaVersion = 1;
 

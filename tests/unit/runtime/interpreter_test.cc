@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <functional>
 #include <string>
 #include <random>
 #include <vector>
@@ -183,6 +184,76 @@ TEST_CASE("self-test passes on true vectors and fails on wrong ones") {
   CHECK(RunSelfTest(wrong.get(), &report, &message) == Status::kSelfTestMismatch);
   CHECK(report.max_abs_diff > 0.009f);
   CHECK(std::string(message.text).find("exceeds tolerance") != std::string::npos);
+}
+
+// 0/1 features packed as bits (TestGraph.features_bits, least significant
+// bit first).
+std::vector<uint8_t> PackBits(const std::vector<float>& features) {
+  std::vector<uint8_t> bits((features.size() + 7) / 8, 0);
+  for (size_t i = 0; i < features.size(); ++i) {
+    if (features[i] == 1.0f) bits[i / 8] = static_cast<uint8_t>(bits[i / 8] | (1u << (i % 8)));
+  }
+  return bits;
+}
+
+TEST_CASE("self-test decodes bit-packed test features; the verifier checks their size") {
+  const auto plain = BuildAllOpsModel(9, 8);
+  TestInterpreter reference(plain);
+  REQUIRE(reference.status() == Status::kOk);
+  std::vector<testing::ModelBuilder::TestGraph> dense, packed;
+  std::mt19937 rng(3);
+  GraphData last;
+  for (int32_t n : {1, 3, 8}) {  // 3, 9 and 24 bits: partial last bytes
+    GraphData g = RandomGraph(n, 3, 0.4, n);
+    for (float& v : g.features) v = static_cast<float>(rng() % 2);
+    last = g;
+    const std::vector<double> expected = EvaluateReference(reference.model().root(), g);
+    dense.push_back(
+        {n, g.features, g.src, g.dst, std::vector<float>(expected.begin(), expected.end())});
+    packed.push_back({n, {}, g.src, g.dst, dense.back().expected, PackBits(g.features)});
+  }
+  SelfTestReport dense_report, packed_report;
+  TestInterpreter with_dense(BuildAllOpsModel(9, 8, fb::ReadoutMode::MEAN, dense));
+  TestInterpreter with_bits(BuildAllOpsModel(9, 8, fb::ReadoutMode::MEAN, packed));
+  REQUIRE(with_dense.status() == Status::kOk);
+  REQUIRE(with_bits.status() == Status::kOk);
+  CHECK(RunSelfTest(with_dense.get(), &dense_report) == Status::kOk);
+  CHECK(RunSelfTest(with_bits.get(), &packed_report) == Status::kOk);
+  CHECK(packed_report.graphs_checked == 3);
+  CHECK(packed_report.max_abs_diff == dense_report.max_abs_diff);
+  // The arena rows the bits were decoded into are ordinary input afterwards.
+  float out[2], want[2];
+  REQUIRE(with_bits->Run(View(last, 3), out, 2) == Status::kOk);
+  REQUIRE(with_dense->Run(View(last, 3), want, 2) == Status::kOk);
+  CHECK(out[0] == want[0]);
+  CHECK(out[1] == want[1]);
+
+  // Malformed: wrong byte count, a bit past the end, both forms, neither.
+  struct Case {
+    const char* what;
+    std::function<void(testing::ModelBuilder::TestGraph*)> spoil;
+    const char* message;
+  };
+  const std::vector<Case> cases = {
+      {"short", [](auto* g) { g->feature_bits.pop_back(); }, "features_bits must hold"},
+      {"long", [](auto* g) { g->feature_bits.push_back(0); }, "features_bits must hold"},
+      {"stray bit", [](auto* g) { g->feature_bits.back() |= 0x80; }, "bits set past"},
+      {"both", [](auto* g) { g->features.assign(3 * 3, 0.0f); }, "exactly one of"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.what);
+    std::vector<testing::ModelBuilder::TestGraph> spoiled = packed;
+    c.spoil(&spoiled[1]);  // 3 nodes x 3 features = 9 bits: 2 bytes, 7 unused
+    const std::vector<uint8_t> bytes = BuildAllOpsModel(9, 8, fb::ReadoutMode::MEAN, spoiled);
+    TestInterpreter bad(bytes);
+    CHECK(bad.status() == Status::kModelInvalid);
+    CHECK(std::string(bad.message()).find(c.message) != std::string::npos);
+  }
+  std::vector<testing::ModelBuilder::TestGraph> neither = dense;
+  neither[0].features.clear();
+  TestInterpreter none(BuildAllOpsModel(9, 8, fb::ReadoutMode::MEAN, neither));
+  CHECK(none.status() == Status::kModelInvalid);
+  CHECK(std::string(none.message()).find("exactly one of") != std::string::npos);
 }
 
 }  // namespace
