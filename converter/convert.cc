@@ -105,6 +105,8 @@ std::vector<uint8_t> BuildModelFile(const ModelConfig& config, const TensorMap& 
   WriterOptions writer;
   writer.description = options.description;
   writer.tolerance = static_cast<float>(options.tolerance);
+  writer.dense_test_features = options.dense_test_features;
+  writer.omit_tensor_names = options.omit_tensor_names;
   writer.properties = options.properties;
   writer.properties.emplace_back("variant", VariantName(config.variant));
   writer.properties.emplace_back(

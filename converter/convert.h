@@ -31,6 +31,13 @@ struct BuildOptions {
   std::vector<std::pair<std::string, std::string>> properties;  // extra metadata
   int32_t max_test_vectors = -1;                                // -1: every eligible graph; 0: none
   double tolerance = 1e-4;  // max abs difference, stored in the file
+  // Test vector features as float32 even when they are all 0/1 (files for
+  // runtime version 1; otherwise such features are stored as bits).
+  bool dense_test_features = false;
+  // Omit tensor names from the file (the runtime names tensors by index in
+  // its errors; names only label Interpreter::GetTensor views and
+  // diffpool-bench --profile rows).
+  bool omit_tensor_names = false;
 };
 
 struct ConvertReport {

@@ -1,5 +1,6 @@
 #include "converter/graph_source.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -47,14 +48,20 @@ GraphSet ReadTestVectors(const std::string& path, const ModelConfig& config) {
     GraphRecord record;
     record.name = path + "#" + std::to_string(g);
     record.num_nodes = test->num_nodes();
-    const size_t values = static_cast<size_t>(record.num_nodes) * config.num_features;
-    if (record.num_nodes < 1 || test->features() == nullptr ||
-        test->features()->size() != values) {
-      throw ConvertError(record.name + ": features do not hold " +
+    const size_t values = static_cast<size_t>(std::max(record.num_nodes, 0)) * config.num_features;
+    const auto* bits = test->features_bits();
+    if (record.num_nodes < 1 || (test->features() == nullptr) == (bits == nullptr) ||
+        (bits == nullptr ? test->features()->size() != values : bits->size() != (values + 7) / 8)) {
+      throw ConvertError(record.name + ": features (or features_bits) do not hold " +
                          std::to_string(record.num_nodes) + " x " +
                          std::to_string(config.num_features) + " values");
     }
-    record.features.assign(test->features()->begin(), test->features()->end());
+    if (bits != nullptr) {
+      record.features.resize(values);
+      for (size_t i = 0; i < values; ++i) record.features[i] = (bits->Get(i / 8) >> (i % 8)) & 1;
+    } else {
+      record.features.assign(test->features()->begin(), test->features()->end());
+    }
     const uint32_t edges = test->edge_src() == nullptr ? 0 : test->edge_src()->size();
     if ((test->edge_dst() == nullptr ? 0 : test->edge_dst()->size()) != edges) {
       throw ConvertError(record.name + ": edge_src and edge_dst differ in length");

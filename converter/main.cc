@@ -46,6 +46,10 @@ constexpr char kUsage[] =
     "                         lowered model in float64 and embedded as test vectors\n"
     "  --max-test-vectors N   embed at most N of them (default: all; all are still checked)\n"
     "  --tolerance T          max abs difference for the checks and the file (default 1e-4)\n"
+    "  --dense-test-vectors   store test vector features as float32 even when all are 0/1\n"
+    "                         (default: as bits, which needs runtime version 2)\n"
+    "  --no-tensor-names      leave tensor names out of the file (runtime errors name\n"
+    "                         tensors by index; names only label debugging views)\n"
     "  --description TEXT     stored in the model's metadata\n"
     "  --no-runtime-check     do not load and run the written file with the runtime\n"
     "\n"
@@ -166,6 +170,10 @@ Arguments ParseArguments(int argc, char** argv) {
       args.convert.build.max_test_vectors = static_cast<int32_t>(ParseInteger(flag, next()));
     } else if (flag == "--tolerance") {
       args.convert.build.tolerance = ParsePositive(flag, next());
+    } else if (flag == "--dense-test-vectors") {
+      args.convert.build.dense_test_features = true;
+    } else if (flag == "--no-tensor-names") {
+      args.convert.build.omit_tensor_names = true;
     } else if (flag == "--description") {
       args.convert.build.description = next();
     } else if (flag == "--no-runtime-check") {

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <set>
 
 #include "converter/error.h"
@@ -72,9 +73,19 @@ std::vector<uint8_t> ConstantBytes(const LoweredTensor& tensor) {
   return IntegerBytes(tensor);
 }
 
+// Tables and vectors that many tensors hold with equal contents (shapes,
+// per-tensor quantizations: a CONCAT's inputs share its quantization) are
+// written once and referenced from each tensor; FlatBuffers allows shared
+// offsets, and readers see the same values.
+struct SharedParts {
+  std::map<std::vector<int32_t>, Offset<flatbuffers::Vector<int32_t>>> shapes;
+  std::map<std::pair<uint32_t, int32_t>, Offset<void>> per_tensor;
+};
+
 // The Quantization union of an INT8 tensor; NONE for the others.
 std::pair<fb::Quantization, Offset<void>> WriteQuantization(FlatBufferBuilder& fbb,
-                                                            const LoweredTensor& tensor) {
+                                                            const LoweredTensor& tensor,
+                                                            SharedParts* shared) {
   const LoweredQuantization& q = tensor.quantization;
   switch (q.kind) {
     case LoweredQuantization::Kind::kNone:
@@ -82,9 +93,14 @@ std::pair<fb::Quantization, Offset<void>> WriteQuantization(FlatBufferBuilder& f
         throw ConvertError(tensor.name + ": INT8 tensor without quantization parameters");
       }
       return {fb::Quantization::NONE, 0};
-    case LoweredQuantization::Kind::kPerTensor:
-      return {fb::Quantization::PerTensorQuant,
-              fb::CreatePerTensorQuant(fbb, static_cast<float>(q.scale), q.zero_point).Union()};
+    case LoweredQuantization::Kind::kPerTensor: {
+      const float scale = static_cast<float>(q.scale);
+      uint32_t bits;
+      std::memcpy(&bits, &scale, 4);
+      auto [it, added] = shared->per_tensor.try_emplace({bits, q.zero_point});
+      if (added) it->second = fb::CreatePerTensorQuant(fbb, scale, q.zero_point).Union();
+      return {fb::Quantization::PerTensorQuant, it->second};
+    }
     case LoweredQuantization::Kind::kPerChannel: {
       const std::vector<float> scales = ToFloat32(q.scales, tensor.name + " scales");
       return {fb::Quantization::PerChannelQuant,
@@ -162,8 +178,23 @@ Offset<fb::Metadata> WriteMetadata(FlatBufferBuilder& fbb, const ModelConfig& co
       options.description.c_str(), &properties);
 }
 
+// Features that are all 0 or 1 as bits, row-major, least significant bit
+// first (TestGraph.features_bits); empty if any value is something else.
+std::vector<uint8_t> FeatureBits(const std::vector<double>& features) {
+  std::vector<uint8_t> bits((features.size() + 7) / 8, 0);
+  for (size_t i = 0; i < features.size(); ++i) {
+    if (features[i] == 1.0) {
+      bits[i / 8] = static_cast<uint8_t>(bits[i / 8] | (1u << (i % 8)));
+    } else if (features[i] != 0.0) {
+      return {};
+    }
+  }
+  return bits;
+}
+
 Offset<fb::TestVectors> WriteTestVectors(FlatBufferBuilder& fbb, const ModelConfig& config,
-                                         const WriterOptions& options) {
+                                         const WriterOptions& options, bool* uses_bits) {
+  *uses_bits = false;
   if (options.test_graphs.empty()) return 0;
   std::vector<Offset<fb::TestGraph>> graphs;
   for (const GraphRecord* graph : options.test_graphs) {
@@ -172,10 +203,19 @@ Offset<fb::TestVectors> WriteTestVectors(FlatBufferBuilder& fbb, const ModelConf
         graph->features.size() != static_cast<size_t>(graph->num_nodes) * config.num_features) {
       throw ConvertError(what + " does not match the model's feature or output width");
     }
-    const std::vector<float> features = ToFloat32(graph->features, what + ".x");
     const std::vector<float> expected = ToFloat32(graph->expected, what + ".expected");
-    graphs.push_back(fb::CreateTestGraphDirect(fbb, graph->num_nodes, &features, &graph->edge_src,
-                                               &graph->edge_dst, &expected));
+    const std::vector<uint8_t> bits =
+        options.dense_test_features ? std::vector<uint8_t>() : FeatureBits(graph->features);
+    if (!bits.empty()) {
+      *uses_bits = true;
+      graphs.push_back(fb::CreateTestGraphDirect(fbb, graph->num_nodes, /*features=*/nullptr,
+                                                 &graph->edge_src, &graph->edge_dst, &expected,
+                                                 &bits));
+    } else {
+      const std::vector<float> features = ToFloat32(graph->features, what + ".x");
+      graphs.push_back(fb::CreateTestGraphDirect(fbb, graph->num_nodes, &features, &graph->edge_src,
+                                                 &graph->edge_dst, &expected));
+    }
   }
   return fb::CreateTestVectorsDirect(fbb, options.tolerance, &graphs);
 }
@@ -194,6 +234,7 @@ std::vector<uint8_t> SerializeModel(const LoweredModel& model, const ModelConfig
   FlatBufferBuilder fbb(1 << 16);
   std::vector<Offset<fb::Buffer>> buffers;
   std::vector<Offset<fb::Tensor>> tensors;
+  SharedParts shared;
   for (const LoweredTensor& tensor : model.tensors) {
     std::vector<int32_t> shape;
     for (int64_t d : tensor.shape) shape.push_back(ToInt32(d, tensor.name + " dimension"));
@@ -204,10 +245,14 @@ std::vector<uint8_t> SerializeModel(const LoweredModel& model, const ModelConfig
       fbb.ForceVectorAlignment(bytes.size(), 1, kBufferAlignment);
       buffers.push_back(fb::CreateBuffer(fbb, fbb.CreateVector(bytes)));
     }
-    const auto [quantization_type, quantization] = WriteQuantization(fbb, tensor);
-    tensors.push_back(fb::CreateTensorDirect(fbb, tensor.name.c_str(), tensor.type, buffer, &shape,
-                                             tensor.row_domain, tensor.level, quantization_type,
-                                             quantization));
+    const auto [quantization_type, quantization] = WriteQuantization(fbb, tensor, &shared);
+    auto [shape_at, new_shape] = shared.shapes.try_emplace(shape);
+    if (new_shape) shape_at->second = fbb.CreateVector(shape);
+    const Offset<flatbuffers::String> name =
+        options.omit_tensor_names ? 0 : fbb.CreateString(tensor.name);
+    tensors.push_back(fb::CreateTensor(fbb, name, tensor.type, buffer, shape_at->second,
+                                       tensor.row_domain, tensor.level, quantization_type,
+                                       quantization));
   }
   std::vector<Offset<fb::Operator>> operators;
   for (const LoweredOp& op : model.ops) operators.push_back(WriteOperator(fbb, op));
@@ -216,9 +261,12 @@ std::vector<uint8_t> SerializeModel(const LoweredModel& model, const ModelConfig
     levels.push_back(fb::CreateLevel(fbb, level.clusters, level.assignment));
   }
   const Offset<fb::Metadata> metadata = WriteMetadata(fbb, config, options);
-  const Offset<fb::TestVectors> test_vectors = WriteTestVectors(fbb, config, options);
+  bool uses_bits = false;
+  const Offset<fb::TestVectors> test_vectors = WriteTestVectors(fbb, config, options, &uses_bits);
+  const uint32_t min_runtime_version =
+      uses_bits ? kFeatureBitsMinRuntimeVersion : kWrittenMinRuntimeVersion;
   const Offset<fb::Model> root = fb::CreateModelDirect(
-      fbb, kWrittenSchemaVersion, kWrittenMinRuntimeVersion, metadata, &tensors, &operators,
+      fbb, kWrittenSchemaVersion, min_runtime_version, metadata, &tensors, &operators,
       model.input_features, model.output, model.output_kind, &levels, &buffers, test_vectors);
   fb::FinishModelBuffer(fbb, root);
   return std::vector<uint8_t>(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize());

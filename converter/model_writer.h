@@ -1,5 +1,6 @@
 // Serializes a LoweredModel into a .dpm FlatBuffer (schema/diffpool_model.fbs,
-// file identifier "DPM1", schema_version 1, min_runtime_version 1).
+// file identifier "DPM1", schema_version 1, min_runtime_version 1, or 2 when
+// test vector features are written as bits).
 //
 // FLOAT32 constants are rounded from float64 to float32 here, once (INT8 /
 // INT32 constants must hold integers in range; INT8 tensors carry their
@@ -24,6 +25,8 @@ namespace diffpool::converter {
 
 constexpr uint32_t kWrittenSchemaVersion = 1;
 constexpr uint32_t kWrittenMinRuntimeVersion = 1;
+// Runtime version that reads TestGraph.features_bits.
+constexpr uint32_t kFeatureBitsMinRuntimeVersion = 2;
 constexpr char kProducerName[] = "diffpool-convert";
 // Alignment of every Buffer's data within the file: the schema's force_align
 // (FLATBUFFERS_MAX_ALIGNMENT), applied explicitly since flatc does not
@@ -40,6 +43,12 @@ struct WriterOptions {
   // num_outputs values and the config's feature width. Not owned.
   std::vector<const GraphRecord*> test_graphs;
   float tolerance = 1e-4f;
+  // Test graphs whose features are all 0 or 1 are written as
+  // TestGraph.features_bits (and the file then needs runtime version 2)
+  // unless this is set.
+  bool dense_test_features = false;
+  // Tensor.name left out (absent) for every tensor.
+  bool omit_tensor_names = false;
 };
 
 // Throws ConvertError if something cannot be represented: a dimension or

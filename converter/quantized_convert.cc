@@ -193,6 +193,8 @@ std::vector<uint8_t> BuildInt8ModelFile(const ModelConfig& config, const TensorM
 
   WriterOptions writer;
   writer.description = options.description;
+  writer.dense_test_features = options.dense_test_features;
+  writer.omit_tensor_names = options.omit_tensor_names;
   writer.properties = options.properties;
   writer.properties.emplace_back("variant", "pyg_dense_sage");
   writer.properties.emplace_back("batchnorm", "explicit CHANNEL_AFFINE ops (int8)");
@@ -232,13 +234,22 @@ std::vector<uint8_t> BuildInt8ModelFile(const ModelConfig& config, const TensorM
   report->file_bytes = bytes.size();
   report->test_vectors = static_cast<int32_t>(vectors.size());
 
+  // The per-tensor comparison matches tensors by name: without names in the
+  // file it runs the same model serialized with them.
+  std::vector<uint8_t> named;
+  if (writer.omit_tensor_names) {
+    WriterOptions with_names = writer;
+    with_names.omit_tensor_names = false;
+    named = SerializeModel(quantized.model, config, with_names);
+  }
+  const std::vector<uint8_t>& compared = writer.omit_tensor_names ? named : bytes;
   int8_report->on_calibration =
-      CompareModels(unfolded_file, bytes, calibration.set, /*per_layer=*/true);
+      CompareModels(unfolded_file, compared, calibration.set, /*per_layer=*/true);
   if (evaluation != nullptr) {
     int8_report->evaluated = true;
     int8_report->evaluation_source = evaluation->description;
     int8_report->on_evaluation =
-        CompareModels(unfolded_file, bytes, evaluation->set, /*per_layer=*/false);
+        CompareModels(unfolded_file, compared, evaluation->set, /*per_layer=*/false);
   }
   return bytes;
 }

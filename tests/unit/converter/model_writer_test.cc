@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -16,6 +17,7 @@
 #include "converter/error.h"
 #include "converter/ir_evaluator.h"
 #include "converter/lowering.h"
+#include "converter/runtime_check.h"
 #include "converter/sha256.h"
 #include "diffpool_model_generated.h"
 #include "unit/converter/test_checkpoint.h"
@@ -205,6 +207,75 @@ TEST_CASE("metadata records task, names, input spec, producer and properties") {
   options.properties = {{"k", "1"}, {"k", "2"}};
   CHECK_THROWS_WITH_AS(f.Build(options, &report), doctest::Contains("\"k\" given twice"),
                        ConvertError);
+}
+
+TEST_CASE("test vectors: 0/1 features as bits (runtime version 2), unless dense is asked for") {
+  Fixture f;
+  std::mt19937_64 rng(8);
+  for (GraphRecord& g : f.graphs.graphs) {  // one-hot rows, as TU tags give
+    std::fill(g.features.begin(), g.features.end(), 0.0);
+    for (int32_t i = 0; i < g.num_nodes; ++i) {
+      g.features[static_cast<size_t>(i) * f.config.num_features +
+                 rng() % static_cast<uint64_t>(f.config.num_features)] = 1.0;
+    }
+    if (!g.expected.empty()) g.expected = testing::UnfoldedForward(f.config, f.state, g).output;
+  }
+  ConvertReport report;
+  const std::vector<uint8_t> bytes = f.Build(BuildOptions(), &report);
+  AlignedFile file(bytes);
+  CHECK(Verifies(file.data(), file.size()));
+  CHECK(file.root()->min_runtime_version() == 2);
+  const fb::TestVectors* tv = file.root()->test_vectors();
+  REQUIRE(tv != nullptr);
+  REQUIRE(tv->graphs()->size() == 3);
+  const GraphRecord& want = f.graphs.graphs[2];  // the 9-node graph
+  const fb::TestGraph* g = tv->graphs()->Get(2);
+  CHECK(g->features() == nullptr);
+  REQUIRE(g->features_bits() != nullptr);
+  REQUIRE(g->features_bits()->size() == (want.features.size() + 7) / 8);
+  for (size_t i = 0; i < want.features.size(); ++i) {
+    CHECK(((g->features_bits()->Get(static_cast<uint32_t>(i / 8)) >> (i % 8)) & 1) ==
+          want.features[i]);
+  }
+  if (want.features.size() % 8 != 0) {
+    CHECK((g->features_bits()->Get(g->features_bits()->size() - 1) >> (want.features.size() % 8)) ==
+          0);
+  }
+  if (RuntimeCheckAvailable()) {  // the runtime decodes them: its self-test passes
+    const RuntimeCheck check = CheckWithRuntime(bytes);
+    CHECK_MESSAGE(check.ok, check.detail);
+    CHECK(check.graphs_checked == 3);
+    CHECK(check.max_abs_diff <= 1e-4f);
+  }
+
+  BuildOptions dense;
+  dense.dense_test_features = true;
+  const std::vector<uint8_t> dense_bytes = f.Build(dense, &report);
+  AlignedFile dense_file(dense_bytes);
+  CHECK(dense_file.root()->min_runtime_version() == 1);
+  const fb::TestGraph* d = dense_file.root()->test_vectors()->graphs()->Get(2);
+  CHECK(d->features_bits() == nullptr);
+  REQUIRE(d->features()->size() == want.features.size());
+  CHECK(dense_bytes.size() > bytes.size());
+}
+
+TEST_CASE("without tensor names the file is smaller, verifies and runs") {
+  Fixture f;
+  ConvertReport report;
+  const std::vector<uint8_t> named = f.Build(BuildOptions(), &report);
+  BuildOptions options;
+  options.omit_tensor_names = true;
+  const std::vector<uint8_t> bytes = f.Build(options, &report);
+  CHECK(bytes.size() < named.size());
+  AlignedFile file(bytes);
+  REQUIRE(Verifies(file.data(), file.size()));
+  for (const fb::Tensor* t : *file.root()->tensors()) CHECK(t->name() == nullptr);
+  CHECK(file.root()->tensors()->size() == AlignedFile(named).root()->tensors()->size());
+  if (RuntimeCheckAvailable()) {
+    const RuntimeCheck check = CheckWithRuntime(bytes);
+    CHECK_MESSAGE(check.ok, check.detail);
+    CHECK(check.graphs_checked == 3);
+  }
 }
 
 TEST_CASE("test vectors: graphs with expected that fit max_nodes, as float32") {
