@@ -73,6 +73,8 @@ constexpr char kUsage[] =
     "                               on these labelled graphs (e.g. a held-out TU fold)\n"
     "  --evaluate-split S, --evaluate-limit N   as for --calibration\n"
     "  --float-pooling              keep DIFF_POOL in fp32 (DEQUANTIZE Z, QUANTIZE H)\n"
+    "  --float-readout, --int8-readout   READOUT in fp32, its graph vector quantized with\n"
+    "                               its own range, or int8 in its input's quantization\n"
     "  --integer-affine             give a GEMM output its BatchNorm's scale where that is\n"
     "                               at most 2x coarser: integer BatchNorm ops, faster, less\n"
     "                               accurate (docs/quantization.md)\n"
@@ -225,6 +227,9 @@ Arguments ParseArguments(int argc, char** argv) {
       args.int8_flags = true;
     } else if (flag == "--float-pooling") {
       args.int8_options.int8.float_pooling = true;
+      args.int8_flags = true;
+    } else if (flag == "--float-readout" || flag == "--int8-readout") {
+      args.int8_options.int8.float_readout = flag == "--float-readout";
       args.int8_flags = true;
     } else if (flag == "--integer-affine") {
       args.int8_options.int8.integer_affine = true;

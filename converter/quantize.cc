@@ -4,6 +4,8 @@
 #include <cmath>
 #include <iterator>
 #include <limits>
+#include <map>
+#include <set>
 #include <utility>
 
 #include "converter/error.h"
@@ -39,6 +41,23 @@ class Quantizer {
       if (op.opcode != fb::OpCode::CONCAT) continue;
       for (int32_t x : op.inputs) concat_of_.at(x) = op.outputs.at(0);
     }
+    // With float_readout, a CONCAT that only READOUTs read is fp32: its inputs
+    // keep their own int8 quantizations and are dequantized before it.
+    if (options_.float_readout) {
+      std::vector<bool> only_readouts(in_.tensors.size(), true);
+      for (const LoweredOp& op : in_.ops) {
+        for (int32_t x : op.inputs) {
+          if (x >= 0 && op.opcode != fb::OpCode::READOUT) only_readouts.at(x) = false;
+        }
+      }
+      for (const LoweredOp& op : in_.ops) {
+        const int32_t y = op.outputs.empty() ? -1 : op.outputs.at(0);
+        if (op.opcode == fb::OpCode::CONCAT && readers.at(y) > 0 && only_readouts.at(y) &&
+            y != in_.output) {
+          float_concats_.insert(y);
+        }
+      }
+    }
     // Only a GEMM output that nothing else reads may take its affine's scale.
     for (auto it = affine_reading_.begin(); it != affine_reading_.end();) {
       it = readers.at(it->first) == 1 ? std::next(it) : affine_reading_.erase(it);
@@ -63,11 +82,24 @@ class Quantizer {
           RequireInt8(op, op.inputs.at(0));
           const int32_t y = op.outputs.at(0);
           const int32_t concat = concat_of_.at(y);
-          SetInt8(y, ActivationQuantization(Range(concat >= 0 ? concat : y)));
+          const bool shared = concat >= 0 && float_concats_.count(concat) == 0;
+          SetInt8(y, ActivationQuantization(Range(shared ? concat : y)));
           break;
         }
         case fb::OpCode::CONCAT: {
           const int32_t y = op.outputs.at(0);
+          if (float_concats_.count(y) != 0) {
+            for (int32_t& x : op.inputs) {
+              RequireInt8(op, x);
+              const LoweredTensor source = m.tensors.at(x);
+              const int32_t x_real = m.AddActivation(source.name + ".dequantized",
+                                                     source.shape.at(0), source.row_domain,
+                                                     source.level);
+              Emit(fb::OpCode::DEQUANTIZE, source.name + ".dequantize", {x}, {x_real});
+              x = x_real;
+            }
+            break;  // fp32 CONCAT
+          }
           SetInt8(y, ActivationQuantization(Range(y)));
           for (int32_t x : op.inputs) {
             const LoweredQuantization& q = m.tensors.at(x).quantization;
@@ -88,7 +120,10 @@ class Quantizer {
           RequireInt8(op, op.inputs.at(0));  // int8 in, fp32 out
           break;
         case fb::OpCode::READOUT:
-          RequireInt8(op, op.inputs.at(0));
+          if (options_.float_readout) {
+            Readout(std::move(op));
+            continue;  // Readout emits
+          }
           SetInt8(op.outputs.at(0), m.tensors.at(op.inputs.at(0)).quantization);
           break;
         case fb::OpCode::DIFF_POOL:
@@ -295,11 +330,33 @@ class Quantizer {
     replacement_[h] = AddQuantize(h, "quantized");
   }
 
+  // DEQUANTIZE X, READOUT in fp32, QUANTIZE the graph vector with its own
+  // calibrated range: the mean of many rows is finer than X's step, which an
+  // int8 READOUT (output in X's quantization) rounds away.
+  void Readout(LoweredOp op) {
+    LoweredModel& m = result_.model;
+    const int32_t x = op.inputs.at(0), y = op.outputs.at(0);
+    if (m.tensors.at(x).type == fb::DataType::FLOAT32) {  // an fp32 CONCAT's output
+      m.ops.push_back(std::move(op));
+      replacement_[y] = AddQuantize(y, "quantized");
+      return;
+    }
+    RequireInt8(op, x);
+    const LoweredTensor source = m.tensors.at(x);
+    const int32_t x_real = m.AddActivation(source.name + ".dequantized", source.shape.at(0),
+                                           source.row_domain, source.level);
+    Emit(fb::OpCode::DEQUANTIZE, source.name + ".dequantize", {x}, {x_real});
+    op.inputs[0] = x_real;
+    m.ops.push_back(std::move(op));
+    replacement_[y] = AddQuantize(y, "quantized");
+  }
+
   const LoweredModel& in_;
   const RangeMap& ranges_;
   const QuantizeOptions options_;
   QuantizeResult result_;
   std::vector<int32_t> concat_of_;            // CONCAT input -> its CONCAT output
+  std::set<int32_t> float_concats_;           // CONCAT outputs kept fp32 (float_readout)
   std::map<int32_t, size_t> affine_reading_;  // GEMM output -> the CHANNEL_AFFINE reading it
   std::map<int32_t, int32_t> replacement_;    // fp32 tensor -> the int8 copy readers use
 };

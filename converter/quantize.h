@@ -47,6 +47,9 @@ using RangeMap = std::map<std::string, TensorRange>;
 struct QuantizeOptions {
   // DIFF_POOL in fp32: DEQUANTIZE Z before it, QUANTIZE H after it.
   bool float_pooling = false;
+  // READOUT in fp32 (DEQUANTIZE X before it, QUANTIZE the graph vector after
+  // it with its own range) instead of an int8 READOUT in X's quantization.
+  bool float_readout = false;
   // A GEMM output read only by a CHANNEL_AFFINE with scales +-1 takes that
   // affine's output scale, which makes the runtime's affine integer-only.
   // Off by default: faster, but it cost MUTAG's held-out fold a class

@@ -182,6 +182,7 @@ std::vector<uint8_t> BuildInt8ModelFile(const ModelConfig& config, const TensorM
       CalibrateRanges(unfolded_file, calibration.set, int8.ranges, &int8_report->calibration);
   QuantizeOptions quantize;
   quantize.float_pooling = int8.float_pooling;
+  quantize.float_readout = int8.float_readout;
   quantize.integer_affine = int8.integer_affine;
   if (int8.search) {
     ranges = SearchRanges(config, unfolded, unfolded_file, calibration.set, ranges, quantize,
@@ -203,7 +204,8 @@ std::vector<uint8_t> BuildInt8ModelFile(const ModelConfig& config, const TensorM
       "quantization",
       std::string("int8: weights symmetric per output channel, activations asymmetric per "
                   "tensor") +
-          (int8.float_pooling ? ", DIFF_POOL in fp32" : ""));
+          (int8.float_pooling ? ", DIFF_POOL in fp32" : "") +
+          (int8.float_readout ? ", READOUT in fp32" : ""));
   writer.properties.emplace_back("calibration", calibration.description);
   writer.properties.emplace_back(
       "calibration.ranges",

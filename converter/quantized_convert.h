@@ -30,6 +30,7 @@ namespace diffpool::converter {
 struct Int8Options {
   RangeMethod ranges;           // calibration.h; the search's starting point
   bool float_pooling = false;  // QuantizeOptions::float_pooling
+  bool float_readout = false;  // QuantizeOptions::float_readout
   bool integer_affine = false;  // QuantizeOptions::integer_affine
   // The exact rewrites of quantize.h before calibration.
   bool move_batchnorm_scales = true;  // MoveBatchNormScales

@@ -208,13 +208,15 @@ TEST_CASE("int8 conversion end to end: loads, self-test passes, close to fp32" *
   }
 }
 
-TEST_CASE("float pooling and percentiles also give loadable models" * doctest::skip(kNoRuntime)) {
+TEST_CASE("float pooling, float readout and percentiles also give loadable models" *
+          doctest::skip(kNoRuntime)) {
   const ModelConfig config = testing::SmallConfig({3, 2});
   std::mt19937_64 rng(31);
   const TensorMap state = testing::RandomStateDict(config, rng);
   LoadedGraphs calibration{RandomGraphs(config, 30, 32), "random"};
   Int8Options int8_options;
   int8_options.float_pooling = true;
+  int8_options.float_readout = true;
   int8_options.ranges.kind = RangeMethod::Kind::kPercentile;
   int8_options.ranges.percentile = 99.9;
   ConvertReport report;

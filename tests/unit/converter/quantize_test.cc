@@ -140,13 +140,17 @@ TEST_CASE("the unfolded lowering has one CHANNEL_AFFINE per BatchNorm and nothin
 
 TEST_CASE("int8 rewrite follows the runtime's int8 rules") {
   for (const auto& clusters : {std::vector<int32_t>{}, {2}, {3, 2}}) {
-    for (bool float_pooling : {false, true}) {
+    for (int variant : {0, 1, 2}) {
+      const bool float_pooling = variant == 1, float_readout = variant == 2;
       CAPTURE(clusters.size());
       CAPTURE(float_pooling);
+      CAPTURE(float_readout);
       const ModelConfig config = testing::SmallConfig(clusters);
       const LoweredModel unfolded = Unfolded(config, 2);
       QuantizeOptions options;
       options.float_pooling = float_pooling;
+      options.float_readout = float_readout;
+      int fp32_concats = 0;
       const QuantizeResult result = QuantizeModel(unfolded, HandRanges(unfolded), options);
       const LoweredModel& m = result.model;
       CHECK(result.widened_scales == 0);
@@ -191,6 +195,14 @@ TEST_CASE("int8 rewrite follows the runtime's int8 rules") {
             break;
           }
           case fb::OpCode::CONCAT:
+            if (T(m, op.outputs[0]).type == fb::DataType::FLOAT32) {
+              // float_readout: the last block's CONCAT, read by READOUT only,
+              // joins dequantized BatchNorm outputs.
+              CHECK(float_readout);
+              ++fp32_concats;
+              for (int32_t x : op.inputs) CHECK(T(m, x).type == fb::DataType::FLOAT32);
+              break;
+            }
             for (int32_t x : op.inputs) CHECK(SameQuant(T(m, x), T(m, op.outputs[0])));
             break;
           case fb::OpCode::CHANNEL_AFFINE:
@@ -199,7 +211,12 @@ TEST_CASE("int8 rewrite follows the runtime's int8 rules") {
             CHECK(T(m, op.inputs[1]).type == fb::DataType::FLOAT32);
             break;
           case fb::OpCode::READOUT:
-            CHECK(SameQuant(T(m, op.inputs[0]), T(m, op.outputs[0])));
+            if (float_readout) {
+              CHECK(T(m, op.inputs[0]).type == fb::DataType::FLOAT32);
+              CHECK(T(m, op.outputs[0]).type == fb::DataType::FLOAT32);
+            } else {
+              CHECK(SameQuant(T(m, op.inputs[0]), T(m, op.outputs[0])));
+            }
             break;
           case fb::OpCode::SOFTMAX:
           case fb::OpCode::LOG_SOFTMAX:
@@ -225,8 +242,9 @@ TEST_CASE("int8 rewrite follows the runtime's int8 rules") {
       CHECK(gemms == 3 * (2 * static_cast<int>(clusters.size()) + 1) +
                          static_cast<int>(clusters.size()) + 2);
       const int levels = static_cast<int>(clusters.size());
-      CHECK(quantize == 1 + (float_pooling ? levels : 0));
-      CHECK(dequantize == (float_pooling ? levels : 0));
+      CHECK(fp32_concats == (float_readout ? 1 : 0));
+      CHECK(quantize == 1 + (float_pooling ? levels : 0) + (float_readout ? 1 : 0));
+      CHECK(dequantize == (float_pooling ? levels : 0) + (float_readout ? 3 : 0));
       for (const LoweredLevel& level : m.levels) {
         CHECK(T(m, level.assignment).type == fb::DataType::FLOAT32);
       }
