@@ -6,6 +6,10 @@
 #include "kernels/kernel_clones.h"
 #include "kernels/vector_strip.h"
 
+#if DIFFPOOL_HAVE_KERNEL_CLONES
+#include <immintrin.h>
+#endif
+
 namespace diffpool {
 namespace kernels {
 namespace {
@@ -105,6 +109,9 @@ DIFFPOOL_ALWAYS_INLINE void AggregateMeanDenseInt8Body(const float* a, int32_t n
     float* rj = x_real + static_cast<size_t>(j) * c;
     for (int32_t f = 0; f < c; ++f) rj[f] = static_cast<float>(xj[f] - zero_point);
   }
+  // Each output row's sums go to a buffer of up to kMaxChunk columns first,
+  // so that the requantization runs as one vectorizable loop per row.
+  constexpr int32_t kMaxChunk = 256;
   const float zp = static_cast<float>(zero_point);
   for (int32_t i = 0; i < n; ++i) {
     const float* ai = a + static_cast<size_t>(i) * n;
@@ -112,22 +119,27 @@ DIFFPOOL_ALWAYS_INLINE void AggregateMeanDenseInt8Body(const float* a, int32_t n
     for (int32_t j = 0; j < n; ++j) degree += ai[j];
     const float inv = degree > 1.0f ? 1.0f / degree : 1.0f;
     int8_t* o = out + i * out_stride;
-    for (int32_t f0 = 0; f0 < c; f0 += kStrip) {
-      const int32_t width = c - f0 < kStrip ? c - f0 : kStrip;
-      alignas(16) float acc[kStrip] = {};
-      if (width == kStrip) {
-        S strip;
-        for (int32_t j = 0; j < n; ++j)
-          strip.MulAdd(ai[j], x_real + static_cast<size_t>(j) * c + f0);
-        strip.Store(acc);
-      } else {
-        for (int32_t j = 0; j < n; ++j) {
-          const float w = ai[j];
-          const float* rj = x_real + static_cast<size_t>(j) * c + f0;
-          for (int32_t f = 0; f < width; ++f) acc[f] += w * rj[f];
+    for (int32_t c0 = 0; c0 < c; c0 += kMaxChunk) {
+      const int32_t chunk = c - c0 < kMaxChunk ? c - c0 : kMaxChunk;
+      alignas(64) float acc[kMaxChunk];
+      for (int32_t f0 = 0; f0 < chunk; f0 += kStrip) {
+        const int32_t width = chunk - f0 < kStrip ? chunk - f0 : kStrip;
+        if (width == kStrip) {
+          S strip;
+          for (int32_t j = 0; j < n; ++j) {
+            strip.MulAdd(ai[j], x_real + static_cast<size_t>(j) * c + c0 + f0);
+          }
+          strip.Store(acc + f0);
+        } else {
+          for (int32_t f = 0; f < width; ++f) acc[f0 + f] = 0.0f;
+          for (int32_t j = 0; j < n; ++j) {
+            const float w = ai[j];
+            const float* rj = x_real + static_cast<size_t>(j) * c + c0 + f0;
+            for (int32_t f = 0; f < width; ++f) acc[f0 + f] += w * rj[f];
+          }
         }
       }
-      for (int32_t f = 0; f < width; ++f) o[f0 + f] = Saturate(acc[f] * inv + zp);
+      for (int32_t f = 0; f < chunk; ++f) o[c0 + f] = Saturate(acc[f] * inv + zp);
     }
   }
 }
@@ -227,18 +239,79 @@ void PrepareAffineInt8(int32_t cols, float x_scale, int32_t x_zero_point,
   }
 }
 
-DIFFPOOL_KERNEL_CLONES void PreparedAffineInt8(const int8_t* x, int32_t rows, int32_t cols,
+namespace {
+
+DIFFPOOL_ALWAYS_INLINE void PreparedAffineRow(const int8_t* x, int32_t begin, int32_t cols,
+                                              const float* multiplier, const float* offset,
+                                              int8_t* y) {
+  for (int32_t f = begin; f < cols; ++f) {
+    y[f] = Saturate(static_cast<float>(x[f]) * multiplier[f] + offset[f]);
+  }
+}
+
+DIFFPOOL_ALWAYS_INLINE void PreparedAffineBody(const int8_t* x, int32_t rows, int32_t cols,
                                                const float* multiplier, const float* offset,
                                                int8_t* y, size_t x_stride, size_t y_stride) {
-  if (x_stride == 0) x_stride = static_cast<size_t>(cols);
-  if (y_stride == 0) y_stride = static_cast<size_t>(cols);
+  for (int32_t r = 0; r < rows; ++r) {
+    PreparedAffineRow(x + r * x_stride, 0, cols, multiplier, offset, y + r * y_stride);
+  }
+}
+
+#if DIFFPOOL_HAVE_KERNEL_CLONES
+// Saturate() on 16 lanes, with the same operations in each lane
+// (intrinsics: GCC 12 scalarizes __builtin_convertvector from int8). GCC 12
+// warns about the intrinsics' own _mm512_undefined operands.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+DIFFPOOL_TARGET_AVX512 void PreparedAffineAvx512(const int8_t* x, int32_t rows, int32_t cols,
+                                                 const float* multiplier, const float* offset,
+                                                 int8_t* y, size_t x_stride, size_t y_stride) {
+  const __m512 magic = _mm512_set1_ps(12582912.0f);
+  const __m512 low = _mm512_set1_ps(-128.0f), high = _mm512_set1_ps(127.0f);
   for (int32_t r = 0; r < rows; ++r) {
     const int8_t* xr = x + r * x_stride;
     int8_t* yr = y + r * y_stride;
-    for (int32_t f = 0; f < cols; ++f) {
-      yr[f] = Saturate(static_cast<float>(xr[f]) * multiplier[f] + offset[f]);
+    int32_t f = 0;
+    for (; f + 16 <= cols; f += 16) {
+      const __m128i xb = _mm_loadu_si128(reinterpret_cast<const __m128i*>(xr + f));
+      __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(xb)),
+                               _mm512_loadu_ps(multiplier + f));
+      v = _mm512_add_ps(v, _mm512_loadu_ps(offset + f));
+      v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, v, _CMP_ORD_Q), v);  // NaN -> 0
+      v = _mm512_min_ps(_mm512_max_ps(v, low), high);
+      v = _mm512_sub_ps(_mm512_add_ps(v, magic), magic);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(yr + f),
+                       _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(v)));
     }
+    PreparedAffineRow(xr, f, cols, multiplier, offset, yr);
   }
+}
+#pragma GCC diagnostic pop
+
+DIFFPOOL_TARGET_AVX2 void PreparedAffineAvx2(const int8_t* x, int32_t rows, int32_t cols,
+                                             const float* multiplier, const float* offset,
+                                             int8_t* y, size_t x_stride, size_t y_stride) {
+  PreparedAffineBody(x, rows, cols, multiplier, offset, y, x_stride, y_stride);
+}
+#endif
+
+}  // namespace
+
+void PreparedAffineInt8(const int8_t* x, int32_t rows, int32_t cols, const float* multiplier,
+                        const float* offset, int8_t* y, size_t x_stride, size_t y_stride) {
+  if (x_stride == 0) x_stride = static_cast<size_t>(cols);
+  if (y_stride == 0) y_stride = static_cast<size_t>(cols);
+#if DIFFPOOL_HAVE_KERNEL_CLONES
+  switch (CurrentKernelLevel()) {
+    case KernelLevel::kAvx512:
+      return PreparedAffineAvx512(x, rows, cols, multiplier, offset, y, x_stride, y_stride);
+    case KernelLevel::kAvx2:
+      return PreparedAffineAvx2(x, rows, cols, multiplier, offset, y, x_stride, y_stride);
+    case KernelLevel::kBaseline:
+      break;
+  }
+#endif
+  PreparedAffineBody(x, rows, cols, multiplier, offset, y, x_stride, y_stride);
 }
 
 void ChannelAffineInt8(const int8_t* x, int32_t rows, int32_t cols, float x_scale,
