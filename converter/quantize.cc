@@ -81,9 +81,7 @@ class Quantizer {
         case fb::OpCode::CHANNEL_AFFINE: {
           RequireInt8(op, op.inputs.at(0));
           const int32_t y = op.outputs.at(0);
-          const int32_t concat = concat_of_.at(y);
-          const bool shared = concat >= 0 && float_concats_.count(concat) == 0;
-          SetInt8(y, ActivationQuantization(Range(shared ? concat : y)));
+          SetInt8(y, ActivationQuantization(Range(AffineRangeOf(y))));
           break;
         }
         case fb::OpCode::CONCAT: {
@@ -92,9 +90,9 @@ class Quantizer {
             for (int32_t& x : op.inputs) {
               RequireInt8(op, x);
               const LoweredTensor source = m.tensors.at(x);
-              const int32_t x_real = m.AddActivation(source.name + ".dequantized",
-                                                     source.shape.at(0), source.row_domain,
-                                                     source.level);
+              const int32_t x_real =
+                  m.AddActivation(source.name + ".dequantized", source.shape.at(0),
+                                  source.row_domain, source.level);
               Emit(fb::OpCode::DEQUANTIZE, source.name + ".dequantize", {x}, {x_real});
               x = x_real;
             }
@@ -296,9 +294,7 @@ class Quantizer {
     for (double g : in_.tensors.at(affine.inputs.at(1)).data) {
       if (g != 1.0 && g != -1.0) return;
     }
-    const int32_t a = affine.outputs.at(0);
-    const int32_t concat = concat_of_.at(a);
-    const double scale = ActivationQuantization(Range(concat >= 0 ? concat : a)).scale;
+    const double scale = ActivationQuantization(Range(AffineRangeOf(affine.outputs.at(0)))).scale;
     if (max_input_scale / scale >= kMaxRequantization) return;
     // Only where the GEMM output's own range fits (sharing must not clip it)
     // and the shared scale is at most integer_affine_max_coarsening times
@@ -328,6 +324,13 @@ class Quantizer {
     op.inputs[1] = z_real;
     m.ops.push_back(std::move(op));
     replacement_[h] = AddQuantize(h, "quantized");
+  }
+
+  // Whose range a CHANNEL_AFFINE output `y` takes: its int8 CONCAT's (the
+  // runtime's CONCAT needs one quantization), else its own.
+  int32_t AffineRangeOf(int32_t y) const {
+    const int32_t concat = concat_of_.at(y);
+    return concat >= 0 && float_concats_.count(concat) == 0 ? concat : y;
   }
 
   // DEQUANTIZE X, READOUT in fp32, QUANTIZE the graph vector with its own

@@ -236,28 +236,32 @@ TEST_CASE("integer affines: the GEMM output takes its BatchNorm's scale" *
   std::mt19937_64 rng(41);
   const TensorMap state = testing::RandomStateDict(config, rng);
   LoadedGraphs calibration{RandomGraphs(config, 30, 42), "random"};
-  Int8Options int8_options;
-  int8_options.integer_affine = true;
-  int8_options.search = false;
-  ConvertReport report;
-  Int8Report int8;
-  const std::vector<uint8_t> bytes = BuildInt8ModelFile(
-      config, state, nullptr, calibration, nullptr, BuildOptions(), int8_options, &report, &int8);
-  const RuntimeCheck check = CheckWithRuntime(bytes);
-  INFO(check.detail);
-  CHECK(check.ok);
-  CHECK(int8.integer_affines > 0);
-  // Each such CHANNEL_AFFINE reads a tensor with its own output's scale.
-  const fb::Model* root = fb::GetModel(bytes.data());
-  int32_t shared = 0;
-  for (const fb::Operator* op : *root->operators()) {
-    if (op->opcode() != fb::OpCode::CHANNEL_AFFINE) continue;
-    const auto* x = root->tensors()->Get(op->inputs()->Get(0))->quantization_as_PerTensorQuant();
-    const auto* y = root->tensors()->Get(op->outputs()->Get(0))->quantization_as_PerTensorQuant();
-    shared += x != nullptr && y != nullptr && x->scale() == y->scale();
+  for (bool float_readout : {false, true}) {
+    CAPTURE(float_readout);
+    Int8Options int8_options;
+    int8_options.integer_affine = true;
+    int8_options.float_readout = float_readout;
+    int8_options.search = false;
+    ConvertReport report;
+    Int8Report int8;
+    const std::vector<uint8_t> bytes = BuildInt8ModelFile(
+        config, state, nullptr, calibration, nullptr, BuildOptions(), int8_options, &report, &int8);
+    const RuntimeCheck check = CheckWithRuntime(bytes);
+    INFO(check.detail);
+    CHECK(check.ok);
+    CHECK(int8.integer_affines > 0);
+    // Each such CHANNEL_AFFINE reads a tensor with its own output's scale.
+    const fb::Model* root = fb::GetModel(bytes.data());
+    int32_t shared = 0;
+    for (const fb::Operator* op : *root->operators()) {
+      if (op->opcode() != fb::OpCode::CHANNEL_AFFINE) continue;
+      const auto* x = root->tensors()->Get(op->inputs()->Get(0))->quantization_as_PerTensorQuant();
+      const auto* y = root->tensors()->Get(op->outputs()->Get(0))->quantization_as_PerTensorQuant();
+      shared += x != nullptr && y != nullptr && x->scale() == y->scale();
+    }
+    CHECK(shared == int8.integer_affines);
+    CHECK(int8.on_calibration.argmax_agreement >= 27);
   }
-  CHECK(shared == int8.integer_affines);
-  CHECK(int8.on_calibration.argmax_agreement >= 27);
 }
 
 TEST_CASE("normalize: true is refused for int8" * doctest::skip(kNoRuntime)) {
