@@ -122,7 +122,16 @@ DIFFPOOL_ALWAYS_INLINE void AggregateMeanDenseInt8Body(const float* a, int32_t n
     for (int32_t c0 = 0; c0 < c; c0 += kMaxChunk) {
       const int32_t chunk = c - c0 < kMaxChunk ? c - c0 : kMaxChunk;
       alignas(64) float acc[kMaxChunk];
-      for (int32_t f0 = 0; f0 < chunk; f0 += kStrip) {
+      int32_t f0 = 0;
+      for (; S::kBlock > 1 && f0 + S::kBlock * kStrip <= chunk; f0 += S::kBlock * kStrip) {
+        S block[S::kBlock];
+        for (int32_t j = 0; j < n; ++j) {
+          const float* rj = x_real + static_cast<size_t>(j) * c + c0 + f0;
+          for (int32_t b = 0; b < S::kBlock; ++b) block[b].MulAdd(ai[j], rj + b * kStrip);
+        }
+        for (int32_t b = 0; b < S::kBlock; ++b) block[b].Store(acc + f0 + b * kStrip);
+      }
+      for (; f0 < chunk; f0 += kStrip) {
         const int32_t width = chunk - f0 < kStrip ? chunk - f0 : kStrip;
         if (width == kStrip) {
           S strip;
@@ -349,6 +358,17 @@ DIFFPOOL_ALWAYS_INLINE void PoolFeaturesInt8Body(const float* s, int32_t n, int3
   for (int32_t q = 0; q < k; ++q) {
     float* hq = h_real + static_cast<size_t>(q) * c;
     int32_t f0 = 0;
+    // S::kBlock strips side by side: independent chains of adds, each in the
+    // same order.
+    for (; S::kBlock > 1 && f0 + S::kBlock * kStrip <= c; f0 += S::kBlock * kStrip) {
+      S acc[S::kBlock];
+      for (int32_t i = 0; i < n; ++i) {
+        const float w = s[static_cast<size_t>(i) * k + q] * z_scale;
+        const float* zi = z_real + static_cast<size_t>(i) * c + f0;
+        for (int32_t b = 0; b < S::kBlock; ++b) acc[b].MulAdd(w, zi + b * kStrip);
+      }
+      for (int32_t b = 0; b < S::kBlock; ++b) acc[b].Store(hq + f0 + b * kStrip);
+    }
     for (; f0 + kStrip <= c; f0 += kStrip) {
       S strip;
       for (int32_t i = 0; i < n; ++i) {

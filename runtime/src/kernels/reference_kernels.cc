@@ -16,11 +16,23 @@ namespace {
 constexpr int32_t kStrip = 16;
 
 // out[0:c] = scale * sum_t weight(t) * rows(t)[0:c] over `count` terms, one
-// strip of columns at a time so the sums stay in registers.
+// strip of columns at a time so the sums stay in registers; S::kBlock strips
+// side by side where the registers allow (independent chains of adds, each
+// summing its terms in the same order, so the result does not depend on it).
 template <typename S, typename Term>
 DIFFPOOL_ALWAYS_INLINE void WeightedRowSum(int32_t count, const Term& term, int32_t c, float scale,
                                            float* out) {
+  constexpr int32_t kBlock = S::kBlock;
   int32_t f0 = 0;
+  for (; kBlock > 1 && f0 + kBlock * kStrip <= c; f0 += kBlock * kStrip) {
+    S acc[kBlock];
+    for (int32_t t = 0; t < count; ++t) {
+      float w;
+      const float* row = term(t, &w) + f0;
+      for (int32_t b = 0; b < kBlock; ++b) acc[b].MulAdd(w, row + b * kStrip);
+    }
+    for (int32_t b = 0; b < kBlock; ++b) acc[b].StoreScaled(scale, out + f0 + b * kStrip);
+  }
   for (; f0 + kStrip <= c; f0 += kStrip) {
     S acc;
     for (int32_t t = 0; t < count; ++t) {

@@ -26,8 +26,11 @@ typedef float F16 __attribute__((vector_size(64)));
 template <typename V>
 struct Strip;
 
+// kBlock: strips a kernel may accumulate side by side (independent
+// dependency chains) without running out of registers.
 template <>
 struct Strip<F4> {
+  static constexpr int kBlock = 1;
   F4 v0 = {}, v1 = {}, v2 = {}, v3 = {};
 
   // += w * row[0:16]
@@ -59,6 +62,7 @@ struct Strip<F4> {
 
 template <>
 struct Strip<F8> {
+  static constexpr int kBlock = 2;
   F8 v0 = {}, v1 = {};
 
   DIFFPOOL_ALWAYS_INLINE void MulAdd(float w, const float* row) {
@@ -81,6 +85,7 @@ struct Strip<F8> {
 
 template <>
 struct Strip<F16> {
+  static constexpr int kBlock = 4;
   F16 v0 = {};
 
   DIFFPOOL_ALWAYS_INLINE void MulAdd(float w, const float* row) {
