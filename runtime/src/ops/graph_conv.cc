@@ -17,14 +17,6 @@
 namespace diffpool {
 namespace {
 
-struct ConvShape {
-  int32_t x, adjacency, y, weights, bias;
-  int32_t cin, cout;
-  int32_t k;            // GEMM input width
-  int32_t gate_column;  // -1 if no gated bias
-  bool has_root, mean, gcn, normalize, relu, int8;
-};
-
 ConvShape Shape(const fb::Model* model, const fb::Operator* op) {
   namespace in = op_input;
   const fb::GraphConvOptions* options = op->graph_conv();
@@ -87,6 +79,7 @@ size_t GraphConvBackendBytes(const fb::Model* model, const fb::Operator* op) {
 Status PrepareGraphConv(const PrepareContext& context, const fb::Operator* op, OpState* state) {
   namespace in = op_input;
   const ConvShape s = Shape(context.model, op);
+  state->conv = s;  // read by every run
   ScopedXnnArena scope(context.xnn_arena);
   if (s.int8) {
     const QuantParams x = context.Quant(s.x), y = context.Quant(s.y);
@@ -164,7 +157,7 @@ Status EvalInt8(const RunContext& context, int32_t index, const ConvShape& s,
 
 Status EvalGraphConv(const RunContext& context, int32_t index, const fb::Operator* op,
                      const OpState& state) {
-  const ConvShape s = Shape(context.model, op);
+  const ConvShape& s = state.conv;
   if (s.int8) return EvalInt8(context, index, s, state);
   const int32_t rows = context.Rows(s.x);
   const float* x = context.Data(s.x);

@@ -18,12 +18,22 @@
 
 namespace diffpool {
 
+// GRAPH_CONV's tensors and options, read from the file once at init.
+struct ConvShape {
+  int32_t x = -1, adjacency = -1, y = -1, weights = -1, bias = -1;
+  int32_t cin = 0, cout = 0;
+  int32_t k = 0;             // GEMM input width
+  int32_t gate_column = -1;  // -1 if no gated bias
+  bool has_root = false, mean = false, gcn = false, normalize = false, relu = false, int8 = false;
+};
+
 // Per-operator state created at init.
 struct OpState {
   xnn_operator_t gemm = nullptr;  // GRAPH_CONV and LINEAR
   // GRAPH_CONV: an earlier GRAPH_CONV left this op's GEMM input in its
   // scratch (same x, adjacency and aggregation; interpreter.cc).
   bool input_staged = false;
+  ConvShape conv;  // GRAPH_CONV
   // int8 CHANNEL_AFFINE, tables in the init arena (cols each): the integer
   // form's negate and constant, else the float form's multiplier and offset.
   const int16_t* affine_table = nullptr;
