@@ -32,6 +32,50 @@ DIFFPOOL_ALWAYS_INLINE int8_t Saturate(float v) {
 // Columns accumulated in registers at a time (as reference_kernels.cc).
 constexpr int32_t kStrip = 16;
 
+// out[f] = Saturate(v[f] * mul + add) for a row of n floats. The AVX-512
+// kernel versions (Strip<F16>) call an AVX-512 function using Saturate16
+// below (not inlined: the templates around it are compiled for the
+// baseline until inlined): GCC vectorizes the plain loop with 256-bit
+// shuffles and spills.
+template <typename S>
+struct RowRequantizer {
+  DIFFPOOL_ALWAYS_INLINE static void Run(const float* v, int32_t n, float mul, float add,
+                                         int8_t* out) {
+    for (int32_t f = 0; f < n; ++f) out[f] = Saturate(v[f] * mul + add);
+  }
+};
+
+#if DIFFPOOL_HAVE_KERNEL_CLONES
+// GCC 12 warns about the AVX-512 intrinsics' own _mm512_undefined operands.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+// Saturate() on 16 lanes, the same operations in each lane: NaN to 0,
+// clamp, round by the 1.5 * 2^23 trick, truncating narrow.
+__attribute__((target("avx512f"), always_inline)) inline __m128i Saturate16(__m512 v) {
+  const __m512 magic = _mm512_set1_ps(12582912.0f);
+  v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, v, _CMP_ORD_Q), v);
+  v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(-128.0f)), _mm512_set1_ps(127.0f));
+  v = _mm512_sub_ps(_mm512_add_ps(v, magic), magic);
+  return _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(v));
+}
+
+template <>
+struct RowRequantizer<Strip<F16>> {
+  __attribute__((target("avx512f"), noinline)) static inline void Run(const float* v, int32_t n,
+                                                                      float mul, float add,
+                                                                      int8_t* out) {
+    const __m512 m = _mm512_set1_ps(mul), a = _mm512_set1_ps(add);
+    int32_t f = 0;
+    for (; f + 16 <= n; f += 16) {
+      const __m512 x = _mm512_add_ps(_mm512_mul_ps(_mm512_loadu_ps(v + f), m), a);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + f), Saturate16(x));
+    }
+    for (; f < n; ++f) out[f] = Saturate(v[f] * mul + add);
+  }
+};
+#pragma GCC diagnostic pop
+#endif
+
 }  // namespace
 
 DIFFPOOL_KERNEL_CLONES void AggregateMeanCsrInt8(const CsrGraph& graph, const int8_t* x,
@@ -148,7 +192,7 @@ DIFFPOOL_ALWAYS_INLINE void AggregateMeanDenseInt8Body(const float* a, int32_t n
           }
         }
       }
-      for (int32_t f = 0; f < chunk; ++f) o[c0 + f] = Saturate(acc[f] * inv + zp);
+      RowRequantizer<S>::Run(acc, chunk, inv, zp, o + c0);
     }
   }
 }
@@ -267,16 +311,13 @@ DIFFPOOL_ALWAYS_INLINE void PreparedAffineBody(const int8_t* x, int32_t rows, in
 }
 
 #if DIFFPOOL_HAVE_KERNEL_CLONES
-// Saturate() on 16 lanes, with the same operations in each lane
-// (intrinsics: GCC 12 scalarizes __builtin_convertvector from int8). GCC 12
-// warns about the intrinsics' own _mm512_undefined operands.
+// 16 lanes at a time (intrinsics: GCC 12 scalarizes __builtin_convertvector
+// from int8).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 DIFFPOOL_TARGET_AVX512 void PreparedAffineAvx512(const int8_t* x, int32_t rows, int32_t cols,
                                                  const float* multiplier, const float* offset,
                                                  int8_t* y, size_t x_stride, size_t y_stride) {
-  const __m512 magic = _mm512_set1_ps(12582912.0f);
-  const __m512 low = _mm512_set1_ps(-128.0f), high = _mm512_set1_ps(127.0f);
   for (int32_t r = 0; r < rows; ++r) {
     const int8_t* xr = x + r * x_stride;
     int8_t* yr = y + r * y_stride;
@@ -286,11 +327,7 @@ DIFFPOOL_TARGET_AVX512 void PreparedAffineAvx512(const int8_t* x, int32_t rows, 
       __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(xb)),
                                _mm512_loadu_ps(multiplier + f));
       v = _mm512_add_ps(v, _mm512_loadu_ps(offset + f));
-      v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, v, _CMP_ORD_Q), v);  // NaN -> 0
-      v = _mm512_min_ps(_mm512_max_ps(v, low), high);
-      v = _mm512_sub_ps(_mm512_add_ps(v, magic), magic);
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(yr + f),
-                       _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(v)));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(yr + f), Saturate16(v));
     }
     PreparedAffineRow(xr, f, cols, multiplier, offset, yr);
   }
