@@ -15,6 +15,19 @@ namespace {
 // two AVX or four SSE/NEON registers.
 constexpr int32_t kStrip = 16;
 
+// out[f0 : f0 + W] = scale * sum_t weight(t) * rows(t)[f0 : f0 + W].
+template <int32_t W, typename Term>
+DIFFPOOL_ALWAYS_INLINE void NarrowRowSum(int32_t count, const Term& term, int32_t f0, float scale,
+                                         float* out) {
+  float acc[W] = {};
+  for (int32_t t = 0; t < count; ++t) {
+    float w;
+    const float* row = term(t, &w) + f0;
+    for (int32_t f = 0; f < W; ++f) acc[f] += w * row[f];
+  }
+  for (int32_t f = 0; f < W; ++f) out[f0 + f] = acc[f] * scale;
+}
+
 // out[0:c] = scale * sum_t weight(t) * rows(t)[0:c] over `count` terms, one
 // strip of columns at a time so the sums stay in registers; S::kBlock strips
 // side by side where the registers allow (independent chains of adds, each
@@ -42,15 +55,32 @@ DIFFPOOL_ALWAYS_INLINE void WeightedRowSum(int32_t count, const Term& term, int3
     }
     acc.StoreScaled(scale, out + f0);
   }
-  if (f0 == c) return;
-  float acc[kStrip] = {};
-  const int32_t rest = c - f0;
-  for (int32_t t = 0; t < count; ++t) {
-    float w;
-    const float* row = term(t, &w) + f0;
-    for (int32_t f = 0; f < rest; ++f) acc[f] += w * row[f];
+  // The last 1-15 columns (all of them in narrow tensors: 7 input features,
+  // k = 7 or 2 clusters): a width known at compile time keeps the sums in
+  // registers instead of a stack array indexed by a run-time width.
+  switch (c - f0) {
+    case 0:
+      return;
+#define DIFFPOOL_NARROW_CASE(w) \
+  case w:                       \
+    return NarrowRowSum<w>(count, term, f0, scale, out);
+      DIFFPOOL_NARROW_CASE(1)
+      DIFFPOOL_NARROW_CASE(2)
+      DIFFPOOL_NARROW_CASE(3)
+      DIFFPOOL_NARROW_CASE(4)
+      DIFFPOOL_NARROW_CASE(5)
+      DIFFPOOL_NARROW_CASE(6)
+      DIFFPOOL_NARROW_CASE(7)
+      DIFFPOOL_NARROW_CASE(8)
+      DIFFPOOL_NARROW_CASE(9)
+      DIFFPOOL_NARROW_CASE(10)
+      DIFFPOOL_NARROW_CASE(11)
+      DIFFPOOL_NARROW_CASE(12)
+      DIFFPOOL_NARROW_CASE(13)
+      DIFFPOOL_NARROW_CASE(14)
+      DIFFPOOL_NARROW_CASE(15)
+#undef DIFFPOOL_NARROW_CASE
   }
-  for (int32_t f = 0; f < rest; ++f) out[f0 + f] = acc[f] * scale;
 }
 
 template <typename S>
