@@ -5,6 +5,7 @@
 #include "kernels/quantized_kernels.h"
 #include "message.h"
 #include "ops/ops.h"
+#include "ops/parallel.h"
 
 namespace diffpool {
 
@@ -31,19 +32,28 @@ void EvalConcat(const RunContext& context, const fb::Operator* op) {
 void EvalSoftmax(const RunContext& context, const fb::Operator* op, bool log) {
   const int32_t x = op->inputs()->Get(0), y = op->outputs()->Get(0);
   const int32_t rows = context.Rows(x), cols = context.Cols(x);
-  const float* input = context.Data(x);
-  if (context.IsInt8(x)) {
-    // Dequantize into the fp32 output, then normalize in place.
-    const QuantParams q = context.Quant(x);
-    kernels::Dequantize(context.DataInt8(x), static_cast<size_t>(rows) * cols, q.scale,
-                        q.zero_point, context.Data(y));
-    input = context.Data(y);
-  }
-  if (log) {
-    kernels::LogSoftmaxRows(input, rows, cols, context.Data(y));
-  } else {
-    kernels::SoftmaxRows(input, rows, cols, context.Data(y));
-  }
+  // Tiles of rows over the threadpool (rows are independent; a batch's S
+  // has hundreds).
+  constexpr size_t kRowTile = 128;
+  ParallelForTiles(
+      context.threadpool, static_cast<size_t>(rows), kRowTile, [&](size_t begin, size_t end) {
+        const size_t at = begin * static_cast<size_t>(cols);
+        const int32_t count = static_cast<int32_t>(end - begin);
+        const float* input = context.Data(x) + at;
+        float* output = context.Data(y) + at;
+        if (context.IsInt8(x)) {
+          // Dequantize into the fp32 output, then normalize in place.
+          const QuantParams q = context.Quant(x);
+          kernels::Dequantize(context.DataInt8(x) + at, static_cast<size_t>(count) * cols, q.scale,
+                              q.zero_point, output);
+          input = output;
+        }
+        if (log) {
+          kernels::LogSoftmaxRows(input, count, cols, output);
+        } else {
+          kernels::SoftmaxRows(input, count, cols, output);
+        }
+      });
 }
 
 void EvalReadout(const RunContext& context, const fb::Operator* op) {
