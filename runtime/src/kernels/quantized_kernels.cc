@@ -431,6 +431,10 @@ DIFFPOOL_ALWAYS_INLINE void PoolFeaturesInt8Body(const float* s, int32_t n, int3
     }
     const float* hq = h_real + static_cast<size_t>(q) * c;
     int8_t* out = h + static_cast<size_t>(q) * c;
+    if (scale == nullptr && shift == nullptr) {  // the int8 graphs' case
+      RowRequantizer<S>::Run(hq, c, inv, static_cast<float>(h_zero_point), out);
+      continue;
+    }
     for (int32_t f = 0; f < c; ++f) {
       float v = scale != nullptr ? hq[f] * scale[f] : hq[f];
       if (shift != nullptr) v += mass * shift[f];
