@@ -29,7 +29,6 @@ import datetime
 import json
 import os
 import platform
-import shlex
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -38,8 +37,8 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from .config import ConfigError
-from .tu import NUM_FOLDS, TUFormatError, load_dataset
+from .cli import run_main
+from .tu import NUM_FOLDS, load_dataset
 
 SUMMARY_FILE = "summary.json"
 CURVES_FILE = "curves.png"
@@ -382,18 +381,13 @@ def run(args: argparse.Namespace, command: str) -> Dict[str, Any]:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
-    command = "python3 -m diffpool_ref.crossval " + " ".join(shlex.quote(a) for a in argv)
-    try:
+    def run_or_replot(args: argparse.Namespace, command: str) -> None:
         if args.replot:
             print(f"wrote {replot(args.out, args.curves)}")
-            return 0
-        run(args, command)
-    except (ConfigError, TUFormatError, ValueError, OSError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    return 0
+        else:
+            run(args, command)
+
+    return run_main("crossval", build_parser, run_or_replot, argv)
 
 
 if __name__ == "__main__":

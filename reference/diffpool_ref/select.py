@@ -56,8 +56,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from . import crossval
-from .config import ConfigError
-from .tu import NUM_FOLDS, TUFormatError, load_dataset
+from .cli import run_main
+from .tu import NUM_FOLDS, load_dataset
 
 SUMMARY_FILE = "summary.json"
 GRID_FILE = "grid.json"
@@ -412,15 +412,7 @@ def _check_complete(cv: argparse.Namespace, dataset, name: str) -> Dict[str, Any
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
-    command = "python3 -m diffpool_ref.select " + " ".join(shlex.quote(a) for a in argv)
-    try:
-        run(args, command)
-    except (ConfigError, TUFormatError, ValueError, OSError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    return 0
+    return run_main("select", build_parser, run, argv)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ import datetime
 import hashlib
 import math
 import os
-import shlex
 import sys
 import time
 from dataclasses import dataclass, field
@@ -38,11 +37,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .config import ConfigError, default_clusters, make_config
+from .cli import run_main
+from .config import default_clusters, make_config
 from .export import GRAPHS_FILE, export_model
 from .graphset import random_records, tu_records
 from .model import DiffPool, SparseGraphs, make_batch
-from .tu import TUDataset, TUFormatError, load_dataset
+from .tu import TUDataset, load_dataset
 
 # Graphs per forward pass when evaluating (bounds memory, not results: in
 # eval mode a graph's output does not depend on its batch).
@@ -456,15 +456,7 @@ def run(args: argparse.Namespace, command: str) -> Dict[str, Any]:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
-    command = "python3 -m diffpool_ref.train " + " ".join(shlex.quote(a) for a in argv)
-    try:
-        run(args, command)
-    except (ConfigError, TUFormatError, ValueError, OSError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    return 0
+    return run_main("train", build_parser, run, argv)
 
 
 if __name__ == "__main__":
