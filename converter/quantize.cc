@@ -317,13 +317,21 @@ class Quantizer {
       m.ops.push_back(std::move(op));
       return;
     }
-    const LoweredTensor source = m.tensors.at(z);
-    const int32_t z_real = m.AddActivation(source.name + ".dequantized", source.shape.at(0),
+    RunOnDequantized(std::move(op), 1);
+  }
+
+  // `op` in fp32 on the DEQUANTIZEd copy of its int8 input `slot`; its output
+  // is QUANTIZEd after it with its own calibrated range.
+  void RunOnDequantized(LoweredOp op, size_t slot) {
+    LoweredModel& m = result_.model;
+    const int32_t x = op.inputs.at(slot), y = op.outputs.at(0);
+    const LoweredTensor source = m.tensors.at(x);
+    const int32_t x_real = m.AddActivation(source.name + ".dequantized", source.shape.at(0),
                                            source.row_domain, source.level);
-    Emit(fb::OpCode::DEQUANTIZE, source.name + ".dequantize", {z}, {z_real});
-    op.inputs[1] = z_real;
+    Emit(fb::OpCode::DEQUANTIZE, source.name + ".dequantize", {x}, {x_real});
+    op.inputs[slot] = x_real;
     m.ops.push_back(std::move(op));
-    replacement_[h] = AddQuantize(h, "quantized");
+    replacement_[y] = AddQuantize(y, "quantized");
   }
 
   // Whose range a CHANNEL_AFFINE output `y` takes: its int8 CONCAT's (the
@@ -345,13 +353,7 @@ class Quantizer {
       return;
     }
     RequireInt8(op, x);
-    const LoweredTensor source = m.tensors.at(x);
-    const int32_t x_real = m.AddActivation(source.name + ".dequantized", source.shape.at(0),
-                                           source.row_domain, source.level);
-    Emit(fb::OpCode::DEQUANTIZE, source.name + ".dequantize", {x}, {x_real});
-    op.inputs[0] = x_real;
-    m.ops.push_back(std::move(op));
-    replacement_[y] = AddQuantize(y, "quantized");
+    RunOnDequantized(std::move(op), 0);
   }
 
   const LoweredModel& in_;
