@@ -89,12 +89,7 @@ class Quantizer {
           if (float_concats_.count(y) != 0) {
             for (int32_t& x : op.inputs) {
               RequireInt8(op, x);
-              const LoweredTensor source = m.tensors.at(x);
-              const int32_t x_real =
-                  m.AddActivation(source.name + ".dequantized", source.shape.at(0),
-                                  source.row_domain, source.level);
-              Emit(fb::OpCode::DEQUANTIZE, source.name + ".dequantize", {x}, {x_real});
-              x = x_real;
+              x = AddDequantize(x);
             }
             break;  // fp32 CONCAT
           }
@@ -137,7 +132,7 @@ class Quantizer {
       const int32_t values =
           m.AddActivation(m.tensors[m.output].name + ".dequantized",
                           m.tensors[m.output].shape.at(0), m.tensors[m.output].row_domain);
-      Emit(fb::OpCode::DEQUANTIZE, "output.dequantize", {m.output}, {values});
+      m.AddOp(fb::OpCode::DEQUANTIZE, "output.dequantize", {m.output}, {values});
       m.output = values;
     }
     return std::move(result_);
@@ -197,14 +192,14 @@ class Quantizer {
     }
   }
 
-  void Emit(fb::OpCode opcode, std::string name, std::vector<int32_t> inputs,
-            std::vector<int32_t> outputs) {
-    LoweredOp op;
-    op.opcode = opcode;
-    op.name = std::move(name);
-    op.inputs = std::move(inputs);
-    op.outputs = std::move(outputs);
-    result_.model.ops.push_back(std::move(op));
+  // DEQUANTIZE int8 activation `x` into a new fp32 tensor; returns it.
+  int32_t AddDequantize(int32_t x) {
+    LoweredModel& m = result_.model;
+    const LoweredTensor source = m.tensors.at(x);
+    const int32_t x_real = m.AddActivation(source.name + ".dequantized", source.shape.at(0),
+                                           source.row_domain, source.level);
+    m.AddOp(fb::OpCode::DEQUANTIZE, source.name + ".dequantize", {x}, {x_real});
+    return x_real;
   }
 
   // QUANTIZE fp32 `tensor` (calibrated under its own name) into a new tensor.
@@ -214,7 +209,7 @@ class Quantizer {
     const int32_t q = m.AddActivation(source.name + "." + suffix, source.shape.at(0),
                                       source.row_domain, source.level);
     SetInt8(q, ActivationQuantization(Range(tensor)));
-    Emit(fb::OpCode::QUANTIZE, source.name + ".quantize", {tensor}, {q});
+    m.AddOp(fb::OpCode::QUANTIZE, source.name + ".quantize", {tensor}, {q});
     return q;
   }
 
@@ -323,14 +318,9 @@ class Quantizer {
   // `op` in fp32 on the DEQUANTIZEd copy of its int8 input `slot`; its output
   // is QUANTIZEd after it with its own calibrated range.
   void RunOnDequantized(LoweredOp op, size_t slot) {
-    LoweredModel& m = result_.model;
-    const int32_t x = op.inputs.at(slot), y = op.outputs.at(0);
-    const LoweredTensor source = m.tensors.at(x);
-    const int32_t x_real = m.AddActivation(source.name + ".dequantized", source.shape.at(0),
-                                           source.row_domain, source.level);
-    Emit(fb::OpCode::DEQUANTIZE, source.name + ".dequantize", {x}, {x_real});
-    op.inputs[slot] = x_real;
-    m.ops.push_back(std::move(op));
+    const int32_t y = op.outputs.at(0);
+    op.inputs.at(slot) = AddDequantize(op.inputs.at(slot));
+    result_.model.ops.push_back(std::move(op));
     replacement_[y] = AddQuantize(y, "quantized");
   }
 
