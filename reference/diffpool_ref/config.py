@@ -133,6 +133,20 @@ def validate_config(config: Dict[str, Any]) -> None:
                 raise ConfigError(
                     f"config.feature_spec.tag_values must be {config['num_features']} "
                     f"distinct integers, got {tags!r}")
+        elif spec.get("encoding") == "one_hot_tag_degree":
+            # One-hot tag columns, then the one-hot in-degree: max_degree + 1
+            # columns, the last for every degree >= max_degree (tu.py).
+            tags, degree = spec.get("tag_values"), spec.get("max_degree")
+            if not isinstance(degree, int) or isinstance(degree, bool) or \
+                    not 0 <= degree <= 1024 or not isinstance(tags, list) or \
+                    len(set(tags)) != len(tags) or not all(
+                        isinstance(t, int) and not isinstance(t, bool) for t in tags) or \
+                    len(tags) + degree + 1 != config["num_features"]:
+                raise ConfigError(
+                    "config.feature_spec: one_hot_tag_degree needs distinct integer "
+                    "tag_values and max_degree in 0..1024 with len(tag_values) + "
+                    f"max_degree + 1 = num_features {config['num_features']}, got "
+                    f"{tags!r} and {degree!r}")
         elif spec.get("encoding") == "one_hot_tag_attributes":
             # One-hot tag columns, then num_attributes continuous columns.
             tags, count = spec.get("tag_columns"), spec.get("num_attributes")

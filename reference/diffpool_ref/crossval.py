@@ -38,7 +38,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import numpy as np
 
 from .cli import run_main
-from .tu import NUM_FOLDS, load_dataset
+from .tu import NUM_FOLDS
 
 SUMMARY_FILE = "summary.json"
 CURVES_FILE = "curves.png"
@@ -156,9 +156,9 @@ def _plot_rows(rows: List[Dict[str, Any]], path: str, name: str, mean: float,
 def _run_one_fold(dataset_dir: str, fold: int, args: argparse.Namespace,
                   training: Dict[str, Any], out: str, position: int) -> Dict[str, Any]:
     """Worker: trains and exports one fold; returns its summary row."""
-    from .train import export_fold, run_fold
+    from .train import export_fold, load_training_dataset, run_fold
 
-    dataset = load_dataset(dataset_dir)
+    dataset = load_training_dataset(dataset_dir, args)
     result = run_fold(dataset, fold, args, training, progress_position=position)
     row = {"fold": fold, "test_accuracy": result.test_acc, "test_nll": result.test_nll,
            "num_test": len(result.split.test), "num_train": len(result.split.train),
@@ -272,8 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
 def run(args: argparse.Namespace, command: str) -> Dict[str, Any]:
     from tqdm import tqdm
 
-    from .train import (check_args, clusters_for, make_run_config, make_split,
-                        training_settings)
+    from .train import (check_args, clusters_for, load_training_dataset, make_run_config,
+                        make_split, training_settings)
 
     check_args(args)
     if args.jobs < 1:
@@ -283,7 +283,7 @@ def run(args: argparse.Namespace, command: str) -> Dict[str, Any]:
     started = time.perf_counter()
     load_start = os.getloadavg()
     date = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-    dataset = load_dataset(args.dataset)
+    dataset = load_training_dataset(args.dataset, args)
     for fold in args.folds:
         dataset.fold(fold)  # fail early on a broken split
     training = dict(training_settings(dataset, args), command=command,

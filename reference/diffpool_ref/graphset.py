@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from .model import DiffPool
-from .tu import TUDataset, one_hot_tags
+from .tu import TUDataset, one_hot_degrees, one_hot_tags
 
 FORMAT = "diffpool-graphs"
 VERSION = 1
@@ -47,11 +47,16 @@ class GraphRecord:
 
 def encode_features(graph, spec: Dict[str, Any]) -> np.ndarray:
     """x [n, F] of a TUGraph as a config's feature_spec asks: one_hot_tag
-    (tag_values), one_hot_tag_attributes (tag_columns, then num_attributes
-    continuous attributes) or dense (the attributes alone)."""
+    (tag_values), one_hot_tag_degree (tag_values, then the one-hot in-degree
+    of max_degree + 1 columns), one_hot_tag_attributes (tag_columns, then
+    num_attributes continuous attributes) or dense (the attributes alone)."""
     encoding = spec.get("encoding")
     if encoding == "one_hot_tag":
         return one_hot_tags(graph.tags, spec["tag_values"])
+    if encoding == "one_hot_tag_degree":
+        return np.concatenate([one_hot_tags(graph.tags, spec["tag_values"]),
+                               one_hot_degrees(graph.num_nodes, graph.dst,
+                                               spec["max_degree"])], axis=1)
     width = 0 if graph.attributes is None else graph.attributes.shape[1]
     if encoding == "one_hot_tag_attributes":
         if width != spec["num_attributes"]:

@@ -241,6 +241,12 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
                         "dataset's largest graph; PyG's PROTEINS example uses 150)")
     g.add_argument("--normalize", action="store_true",
                    help="L2-normalize the rows of each convolution's output")
+    g = p.add_argument_group("features")
+    g.add_argument("--degree-features", type=int, default=None, metavar="D",
+                   help="append each node's one-hot in-degree to its one-hot tag: "
+                        "D + 1 columns, degree 0 .. D-1 and '>= D' (config feature_spec "
+                        "one_hot_tag_degree; datasets without continuous attributes; "
+                        "default: off)")
     g = p.add_argument_group("training")
     g.add_argument("--epochs", type=int, default=300, help="maximum epochs")
     g.add_argument("--patience", type=int, default=60,
@@ -281,6 +287,8 @@ def check_args(args: argparse.Namespace) -> None:
               (min(args.hidden, args.embedding, args.lin_hidden) >= 1,
                "--hidden, --embedding and --lin-hidden must be >= 1"),
               (args.levels >= 0, "--levels must be >= 0"),
+              (args.degree_features is None or 0 <= args.degree_features <= 1024,
+               "--degree-features must be in 0..1024"),
               (0 < args.cluster_ratio <= 1, "--cluster-ratio must be in (0, 1]"),
               (args.cluster_nodes >= 0, "--cluster-nodes must be >= 0"),
               (args.lr > 0, "--lr must be > 0"),
@@ -294,6 +302,13 @@ def check_args(args: argparse.Namespace) -> None:
     for ok, message in checks:
         if not ok:
             raise ValueError(message)
+
+
+def load_training_dataset(folder: str, args: argparse.Namespace) -> TUDataset:
+    """load_dataset plus the feature options of `args` (--degree-features)."""
+    dataset = load_dataset(folder)
+    dataset.use_degree_features(getattr(args, "degree_features", None))
+    return dataset
 
 
 def clusters_for(dataset: TUDataset, args: argparse.Namespace) -> List[int]:
@@ -430,7 +445,7 @@ def run(args: argparse.Namespace, command: str) -> Dict[str, Any]:
     if args.export_graphs < 0 or args.export_random < 0:
         raise ValueError("--export-graphs and --export-random must be >= 0")
     date = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-    dataset = load_dataset(args.dataset)
+    dataset = load_training_dataset(args.dataset, args)
     training = dict(training_settings(dataset, args), command=command,
                     date=date.isoformat())
     print(f"{dataset.name}: {len(dataset)} graphs, {dataset.num_features} features, "

@@ -27,7 +27,12 @@ N nodes and G graphs, ids 1-based, one line per item:
 Edges are kept as listed (no self-loop removal, no de-duplication: the model
 and the runtime treat both exactly). load_dataset picks the format. Node
 features are the one-hot tag columns, then the continuous attributes when the
-files have any (`feature_names` names every column).
+files have any (`feature_names` names every column). Optionally (off by
+default, `TUDataset.max_degree`, the trainer's --degree-features D) the one-hot
+in-degree follows the tag columns: D + 1 columns "degree=0" .. "degree=D-1",
+"degree>=D", where a node's degree is the number of edges whose destination
+it is (duplicates and self-loops counted as listed: the count the mean
+aggregation divides by; in the text format the m of its line).
 
 Splits: DS/10fold_idx/{train,test}_idx-K.txt when present; otherwise
 seeded stratified 10-fold splits (stratified_folds), so the raw datasets of
@@ -45,6 +50,8 @@ import numpy as np
 NUM_FOLDS = 10
 # Seed of the stratified folds made for datasets that ship no 10fold_idx.
 FOLD_SEED = 0
+# Largest max_degree of the degree features (a sanity bound on the width).
+MAX_DEGREE_LIMIT = 1024
 
 
 class TUFormatError(ValueError):
@@ -78,22 +85,46 @@ class TUDataset:
     num_attributes: int = 0
     format: str = "text"          # "text" or "raw"
     data_files: List[str] = field(default_factory=list)
+    # None: no degree columns; D >= 0: one-hot in-degree, D + 1 columns.
+    max_degree: Optional[int] = None
     _generated_folds: Optional[List[List[int]]] = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.graphs)
 
+    def use_degree_features(self, max_degree: Optional[int]) -> None:
+        """Appends the one-hot in-degree (max_degree + 1 columns, the last
+        "degree >= max_degree") to the tag columns; None turns it off.
+        Only for datasets without continuous attributes."""
+        if max_degree is not None:
+            if isinstance(max_degree, bool) or not isinstance(max_degree, int) or \
+                    not 0 <= max_degree <= MAX_DEGREE_LIMIT:
+                raise ValueError(f"max degree must be an integer in 0..{MAX_DEGREE_LIMIT}, "
+                                 f"got {max_degree!r}")
+            if self.num_attributes:
+                raise ValueError(f"{self.name}: degree features are supported for "
+                                 "datasets without continuous node attributes only")
+        self.max_degree = max_degree
+
+    @property
+    def num_degree_columns(self) -> int:
+        return 0 if self.max_degree is None else self.max_degree + 1
+
     @property
     def num_features(self) -> int:
-        return len(self.tag_values) + self.num_attributes
+        return len(self.tag_values) + self.num_degree_columns + self.num_attributes
 
     @property
     def feature_names(self) -> List[str]:
         return [f"tag={t}" for t in self.tag_values] + \
+            (degree_names(self.max_degree) if self.max_degree is not None else []) + \
             [f"attr{j}" for j in range(self.num_attributes)]
 
     def feature_spec(self) -> Dict[str, object]:
         """config.json's feature_spec for these features."""
+        if self.max_degree is not None:
+            return {"encoding": "one_hot_tag_degree", "tag_values": list(self.tag_values),
+                    "max_degree": self.max_degree, "names": self.feature_names}
         if not self.num_attributes:
             return {"encoding": "one_hot_tag", "tag_values": list(self.tag_values)}
         return {"encoding": "one_hot_tag_attributes", "tag_columns": list(self.tag_values),
@@ -113,6 +144,9 @@ class TUDataset:
         graph = self.graphs[i]
         x = one_hot_tags(graph.tags, self.tag_values) if self.tag_values else \
             np.zeros((graph.num_nodes, 0))
+        if self.max_degree is not None:
+            x = np.concatenate([x, one_hot_degrees(graph.num_nodes, graph.dst,
+                                                   self.max_degree)], axis=1)
         if self.num_attributes:
             x = np.concatenate([x, graph.attributes], axis=1)
         return x
@@ -180,6 +214,24 @@ def one_hot_tags(tags: Sequence[int], tag_values: Sequence[int]) -> np.ndarray:
                              f"tag_values {list(tag_values)}")
         x[node, column[tag]] = 1.0
     return x
+
+
+def in_degrees(num_nodes: int, dst: Sequence[int]) -> np.ndarray:
+    """[n] int64: how many edges end at each node (as listed)."""
+    return np.bincount(np.asarray(dst, dtype=np.int64), minlength=num_nodes)[:num_nodes] \
+        if len(dst) else np.zeros(num_nodes, dtype=np.int64)
+
+
+def one_hot_degrees(num_nodes: int, dst: Sequence[int], max_degree: int) -> np.ndarray:
+    """[n, max_degree + 1] float64: a 1 in column min(in-degree, max_degree)."""
+    x = np.zeros((num_nodes, max_degree + 1), dtype=np.float64)
+    x[np.arange(num_nodes), np.minimum(in_degrees(num_nodes, dst), max_degree)] = 1.0
+    return x
+
+
+def degree_names(max_degree: int) -> List[str]:
+    """Column names of the degree features: degree=0 .. degree>=max_degree."""
+    return [f"degree={d}" for d in range(max_degree)] + [f"degree>={max_degree}"]
 
 
 def _read_indices(path: str, num_graphs: int) -> List[int]:

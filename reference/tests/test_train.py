@@ -13,9 +13,10 @@ import numpy as np
 import torch
 
 from diffpool_ref import crossval, safetensors, train
-from diffpool_ref.config import default_clusters
+from diffpool_ref.config import ConfigError, default_clusters, load_config, validate_config
 from diffpool_ref.graphset import read_graphs
-from diffpool_ref.model import DiffPool
+from diffpool_ref.model import DiffPool, load_state, make_batch
+from diffpool_ref.tu import load_dataset, one_hot_tags
 
 from .support import run_cli, small_config
 from .test_tu import ATTRIBUTES, RAW, write_raw
@@ -139,6 +140,47 @@ class Trainer(unittest.TestCase):
         graphs = read_graphs(os.path.join(out, "graphs.json"))
         self.assertEqual(len(graphs), 3)
         self.assertTrue(all(g["x"].shape[1] == 5 for g in graphs))
+
+    def test_degree_features_option(self):
+        out = os.path.join(self.tmp.name, "degree")
+        code, stdout, err = run_cli(train.main, self.args + [
+            "--out", out, "--degree-features", "2", "--export-random", "2"])
+        self.assertEqual(code, 0, err)
+        self.assertIn("SYN: 40 graphs, 6 features", stdout)
+        config = load_config(os.path.join(out, "config.json"))
+        self.assertEqual(config["num_features"], 6)
+        self.assertEqual(config["feature_spec"], {
+            "encoding": "one_hot_tag_degree", "tag_values": [1, 2, 5], "max_degree": 2,
+            "names": ["tag=1", "tag=2", "tag=5", "degree=0", "degree=1", "degree>=2"]})
+        dataset = load_dataset(self.data)
+        graphs = read_graphs(os.path.join(out, "graphs.json"))
+        for g in graphs[:3]:   # test graphs: tags, then the clipped in-degree
+            graph = dataset.graphs[int(g["name"].split("/")[1])]
+            degree = np.minimum(np.bincount(graph.dst, minlength=graph.num_nodes), 2)
+            np.testing.assert_array_equal(g["x"][:, :3], one_hot_tags(graph.tags, [1, 2, 5]))
+            np.testing.assert_array_equal(g["x"][:, 3:], np.eye(3)[degree])
+        self.assertEqual([g["x"].shape[1] for g in graphs], [6] * 5)
+        for bad in ({"max_degree": 3}, {"max_degree": -1}, {"tag_values": [1, 2]},
+                    {"max_degree": True}):
+            with self.subTest(bad=bad), self.assertRaisesRegex(ConfigError, "max_degree"):
+                validate_config(dict(config, feature_spec=dict(config["feature_spec"], **bad)))
+        # the exported model reproduces the stored outputs from the stored rows
+        model = DiffPool(config).double().eval()
+        tensors, _ = safetensors.load_file(os.path.join(out, "model.safetensors"))
+        load_state(model, tensors)
+        with torch.no_grad():
+            for g in graphs:
+                want = model.forward_graph(g["x"], g["edge_index"]).out[0].tolist()
+                self.assertEqual(g["expected"], want)
+        # the feature columns come from the dataset, not from the model: a
+        # model trained with them refuses to be fed plain tag rows
+        with self.assertRaisesRegex(ValueError, "6"):
+            model(make_batch([(torch.zeros(2, 3, dtype=torch.float64),
+                               torch.zeros(2, 0, dtype=torch.int64))], torch.float64))
+        code, _, err = run_cli(train.main, self.args + ["--out", out, "--degree-features",
+                                                        "-1"])
+        self.assertNotEqual(code, 0)
+        self.assertIn("--degree-features", err)
 
     def test_bad_arguments_exit_non_zero(self):
         out = os.path.join(self.tmp.name, "bad")

@@ -7,8 +7,8 @@ import unittest
 import numpy as np
 
 from diffpool_ref.graphset import encode_features
-from diffpool_ref.tu import (TUFormatError, load_dataset, load_tu, load_tu_raw,
-                             one_hot_tags, stratified_folds)
+from diffpool_ref.tu import (TUFormatError, in_degrees, load_dataset, load_tu, load_tu_raw,
+                             one_hot_degrees, one_hot_tags, stratified_folds)
 
 from .support import SKIP_NO_DATA, tu_dir
 
@@ -79,6 +79,41 @@ class ToyDataset(unittest.TestCase):
     def test_one_hot_rejects_unknown_tags(self):
         with self.assertRaisesRegex(ValueError, "node 1: tag 3"):
             one_hot_tags([0, 3], [0, 1])
+
+    def test_degree_features_follow_the_tags_and_are_off_by_default(self):
+        ds = load_tu(write_dataset(self.tmp.name, "DEG", TOY))
+        plain = [ds.features(i) for i in range(len(ds))]
+        self.assertEqual((ds.num_features, ds.feature_spec()),
+                         (3, {"encoding": "one_hot_tag", "tag_values": [2, 4, 7]}))
+        ds.use_degree_features(1)   # columns degree=0, degree>=1
+        self.assertEqual(ds.num_features, 5)
+        self.assertEqual(ds.feature_names,
+                         ["tag=2", "tag=4", "tag=7", "degree=0", "degree>=1"])
+        self.assertEqual(ds.feature_spec(), {
+            "encoding": "one_hot_tag_degree", "tag_values": [2, 4, 7], "max_degree": 1,
+            "names": ds.feature_names})
+        # graph 0: path 0-1-2, in-degrees 1, 2, 1 (2 is clipped into ">= 1")
+        np.testing.assert_array_equal(ds.features(0), [[0, 0, 1, 0, 1], [1, 0, 0, 0, 1],
+                                                       [0, 0, 1, 0, 1]])
+        np.testing.assert_array_equal(ds.features(1), [[0, 1, 0, 1, 0]])  # 1 node, no edge
+        ds.use_degree_features(2)
+        np.testing.assert_array_equal(ds.features(0)[:, 3:], [[0, 1, 0], [0, 0, 1], [0, 1, 0]])
+        for i in range(len(ds)):   # the spec's encoding gives the same rows
+            np.testing.assert_array_equal(
+                encode_features(ds.graphs[i], ds.feature_spec()), ds.features(i))
+        ds.use_degree_features(None)
+        for i in range(len(ds)):
+            np.testing.assert_array_equal(ds.features(i), plain[i])
+        for bad in (-1, 1025, 2.0, True):
+            with self.assertRaisesRegex(ValueError, "max degree"):
+                ds.use_degree_features(bad)
+
+    def test_in_degree_counts_every_listed_edge(self):
+        # duplicates and self-loops count as listed; sources do not count
+        np.testing.assert_array_equal(in_degrees(4, [1, 1, 2, 0]), [1, 2, 1, 0])
+        np.testing.assert_array_equal(in_degrees(3, []), [0, 0, 0])
+        np.testing.assert_array_equal(one_hot_degrees(3, [1, 1, 1, 2], 2),
+                                      [[1, 0, 0], [0, 0, 1], [0, 1, 0]])
 
 
 def write_raw(root, name, files):
@@ -162,6 +197,12 @@ class RawFormat(unittest.TestCase):
         self.assertEqual((spec["tag_columns"], spec["num_attributes"]), ([0, 2, 5], 2))
         self.assertEqual(spec["names"], ["tag=0", "tag=2", "tag=5", "attr0", "attr1"])
         np.testing.assert_array_equal(encode_features(ds.graphs[2], spec), ds.features(2))
+
+    def test_degree_features_refuse_attributes(self):
+        ds = load_tu_raw(write_raw(self.tmp.name, "DEGATTR",
+                                   dict(RAW, node_attributes=ATTRIBUTES)))
+        with self.assertRaisesRegex(ValueError, "without continuous node attributes"):
+            ds.use_degree_features(3)
 
     def test_attributes_without_node_labels(self):
         files = {k: v for k, v in RAW.items() if k != "node_labels"}
