@@ -166,6 +166,7 @@ Status EvalGraphConv(const RunContext& context, int32_t index, const fb::Operato
   float* gate = s.gate_column >= 0 ? gemm_input + s.gate_column : nullptr;
   // GCN: 1 / sqrt(degree) per row, after the GEMM input and its XNNPACK padding.
   float* degrees = gemm_input + static_cast<size_t>(rows) * s.k + XNN_EXTRA_BYTES / sizeof(float);
+  bool root_staged = false;  // [.. | x | ..] written with the aggregate
   if (state.input_staged) {
     // An earlier GRAPH_CONV staged the same input here.
   } else if (s.gcn && s.adjacency < 0) {
@@ -178,24 +179,36 @@ Status EvalGraphConv(const RunContext& context, int32_t index, const fb::Operato
                                  x_stride, s.cin, degrees + row, gemm_input + row * s.k, s.k);
     }
   } else if (s.adjacency < 0) {
-    // Tiles of rows of the batch's CSR, spread over the threadpool.
+    // Tiles of rows of the batch's CSR, spread over the threadpool; each tile
+    // stages its aggregate and its own rows, so the staging is one fork-join
+    // (on 2 threads each costs about 1.7 us, docs/benchmarks.md).
     ParallelForTiles(context.threadpool, rows, kRowTile, [&](size_t begin, size_t end) {
       const kernels::CsrGraph tile{static_cast<int32_t>(end - begin),
                                    context.graph.row_begin + begin, context.graph.sources};
       kernels::AggregateCsr(tile, x, x_stride, s.cin, s.mean, gemm_input + begin * s.k, s.k,
                             gate == nullptr ? nullptr : gate + begin * s.k, s.k);
+      if (s.has_root) {
+        kernels::CopyRows(x + begin * x_stride, x_stride, static_cast<int32_t>(end - begin), s.cin,
+                          gemm_input + begin * s.k + s.cin, s.k);
+      }
     });
+    root_staged = true;
   } else {
-    // One dense k x k block per graph of the batch.
+    // One dense k x k block per graph of the batch, with its own rows.
     const int32_t k = context.Cols(s.adjacency);
     ParallelFor(context.threadpool, context.counts.graphs, [&](size_t g) {
       const size_t row = g * k;
       kernels::AggregateDense(context.Data(s.adjacency) + row * k, k, x + row * x_stride, x_stride,
                               s.cin, s.mean, gemm_input + row * s.k, s.k,
                               gate == nullptr ? nullptr : gate + row * s.k, s.k);
+      if (s.has_root) {
+        kernels::CopyRows(x + row * x_stride, x_stride, k, s.cin, gemm_input + row * s.k + s.cin,
+                          s.k);
+      }
     });
+    root_staged = true;
   }
-  if (s.has_root && !state.input_staged) {
+  if (s.has_root && !state.input_staged && !root_staged) {
     ParallelForTiles(context.threadpool, rows, kRowTile, [&](size_t begin, size_t end) {
       kernels::CopyRows(x + begin * x_stride, x_stride, static_cast<int32_t>(end - begin), s.cin,
                         gemm_input + begin * s.k + s.cin, s.k);
