@@ -1,5 +1,6 @@
 #include "diffpool/interpreter.h"
 
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -10,6 +11,7 @@
 #include "message.h"
 #include "model_internal.h"
 #include "ops/ops.h"
+#include "ops/parallel.h"
 #include "xnn_backend.h"
 
 namespace diffpool {
@@ -30,6 +32,7 @@ struct Interpreter::State {
   bool has_result = false;
   RowCounts last_counts;
   int32_t* node_offsets = nullptr;    // batch: graphs + 1
+  int32_t* edge_offsets = nullptr;    // batch: graphs + 1
   BufferRequest* requests = nullptr;  // num_tensors, then one scratch per op
   size_t* offsets = nullptr;          // planned offsets, same indexing
   int32_t* row_strides = nullptr;     // per tensor, in elements
@@ -322,7 +325,8 @@ void FillRequests(const fb::Model* model, RowCounts limits, const InterpreterOpt
 struct Layout {
   size_t state = 0, requests = 0, offsets = 0, order = 0, ops = 0, strides = 0, column = 0;
   size_t shared = 0;
-  size_t row_begin = 0, sources = 0, cursor = 0, node_offsets = 0, region = 0, region_bytes = 0;
+  size_t row_begin = 0, sources = 0, cursor = 0, node_offsets = 0, edge_offsets = 0;
+  size_t region = 0, region_bytes = 0;
   size_t backend = 0, backend_bytes = 0, total = 0;
 };
 
@@ -364,7 +368,9 @@ bool LayoutFixedPart(const fb::Model* model, const Limits& limits, Layout* layou
          builder->Add(static_cast<size_t>(limits.max_batch_nodes), sizeof(int32_t),
                       &layout->cursor) &&
          builder->Add(static_cast<size_t>(limits.max_batch_graphs) + 1, sizeof(int32_t),
-                      &layout->node_offsets);
+                      &layout->node_offsets) &&
+         builder->Add(static_cast<size_t>(limits.max_batch_graphs) + 1, sizeof(int32_t),
+                      &layout->edge_offsets);
 }
 
 bool LayoutVariablePart(const fb::Model* model, size_t plan_bytes, Layout* layout,
@@ -518,6 +524,7 @@ Status Interpreter::Create(const Model& model, const InterpreterOptions& options
   state->sources = reinterpret_cast<int32_t*>(base + layout.sources);
   state->cursor = reinterpret_cast<int32_t*>(base + layout.cursor);
   state->node_offsets = reinterpret_cast<int32_t*>(base + layout.node_offsets);
+  state->edge_offsets = reinterpret_cast<int32_t*>(base + layout.edge_offsets);
   state->region = base + layout.region;
 
   ArenaBump bump;
@@ -555,9 +562,10 @@ void Interpreter::Destroy(Interpreter* interpreter) {
 
 namespace {
 
-// Checks one graph of a batch; `prefix` names it in messages ("graph 3: ").
-Status ValidateGraph(const Graph& graph, int32_t features, int32_t max_nodes, int32_t max_edges,
-                     const char* prefix, Message* message) {
+// The O(1) checks of one graph of a batch: sizes against the limits, null
+// arrays; `prefix` names the graph in messages ("graph 3: ").
+Status ValidateGraphShape(const Graph& graph, int32_t features, int32_t max_nodes,
+                          int32_t max_edges, const char* prefix, Message* message) {
   const int32_t n = graph.num_nodes;
   if (n < 1) return DIFFPOOL_FAIL(message, Status::kGraphEmpty, "%sgraph has %d nodes", prefix, n);
   if (n > max_nodes) {
@@ -586,6 +594,14 @@ Status ValidateGraph(const Graph& graph, int32_t features, int32_t max_nodes, in
     return DIFFPOOL_FAIL(message, Status::kInvalidArgument, "%s%d edges but a null edge array",
                          prefix, edges);
   }
+  return Status::kOk;
+}
+
+// The O(nodes + edges) checks of a graph that passed ValidateGraphShape:
+// edge endpoints in range, features finite. Thread-safe with a null message.
+Status ValidateGraphContent(const Graph& graph, int32_t features, const char* prefix,
+                            Message* message) {
+  const int32_t n = graph.num_nodes, edges = graph.num_edges;
   for (int32_t e = 0; e < edges; ++e) {
     const int32_t src = graph.edge_src[e], dst = graph.edge_dst[e];
     if (src < 0 || src >= n) {
@@ -608,6 +624,20 @@ Status ValidateGraph(const Graph& graph, int32_t features, int32_t max_nodes, in
   return Status::kOk;
 }
 
+// Checks every graph in order and returns the first failure, with its
+// message: what a batch that failed the fast checks in Compute reports.
+Status ReportInvalidBatch(const Graph* graphs, int32_t num_graphs, int32_t features,
+                          int32_t max_nodes, int32_t max_edges, Message* message) {
+  for (int32_t g = 0; g < num_graphs; ++g) {
+    char prefix[32] = "";
+    if (num_graphs > 1) snprintf(prefix, sizeof(prefix), "graph %d: ", g);
+    DIFFPOOL_RETURN_IF_ERROR(
+        ValidateGraphShape(graphs[g], features, max_nodes, max_edges, prefix, message));
+    DIFFPOOL_RETURN_IF_ERROR(ValidateGraphContent(graphs[g], features, prefix, message));
+  }
+  return Status::kOk;
+}
+
 }  // namespace
 
 Status Interpreter::Compute(const Graph* graphs, int32_t num_graphs, const float** result) {
@@ -623,22 +653,29 @@ Status Interpreter::Compute(const Graph* graphs, int32_t num_graphs, const float
                          s.max_batch_graphs);
   }
   const int32_t features = model_.num_features();
-  // Validate everything before touching the arena's tables.
+  // The O(1) checks of every graph and the batch totals come first; the
+  // O(nodes + edges) checks run per graph with its staging below.
   int64_t total_nodes = 0, total_edges = 0;
-  for (int32_t g = 0; g < num_graphs; ++g) {
-    char prefix[32] = "";
-    if (num_graphs > 1) snprintf(prefix, sizeof(prefix), "graph %d: ", g);
-    DIFFPOOL_RETURN_IF_ERROR(
-        ValidateGraph(graphs[g], features, s.max_nodes, s.max_edges, prefix, message));
+  bool shapes_valid = true;
+  for (int32_t g = 0; g < num_graphs && shapes_valid; ++g) {
+    shapes_valid = ValidateGraphShape(graphs[g], features, s.max_nodes, s.max_edges, "",
+                                      nullptr) == Status::kOk;
     total_nodes += graphs[g].num_nodes;
     total_edges += graphs[g].num_edges;
   }
+  // Any failure: every check again, in order, for the first one's message.
+  const auto invalid = [&] {
+    return ReportInvalidBatch(graphs, num_graphs, features, s.max_nodes, s.max_edges, message);
+  };
+  if (!shapes_valid) return invalid();
   if (total_nodes > s.max_batch_nodes) {
+    DIFFPOOL_RETURN_IF_ERROR(invalid());
     return DIFFPOOL_FAIL(message, Status::kGraphTooManyNodes,
                          "the batch has %lld nodes, the interpreter accepts at most %d",
                          static_cast<long long>(total_nodes), s.max_batch_nodes);
   }
   if (total_edges > s.max_batch_edges) {
+    DIFFPOOL_RETURN_IF_ERROR(invalid());
     return DIFFPOOL_FAIL(message, Status::kGraphTooManyEdges,
                          "the batch has %lld edges, the interpreter accepts at most %d",
                          static_cast<long long>(total_edges), s.max_batch_edges);
@@ -656,31 +693,47 @@ Status Interpreter::Compute(const Graph* graphs, int32_t num_graphs, const float
   context.row_strides = s.row_strides;
   // Node features of all graphs stacked into the input tensor; the graphs'
   // edges as one block-diagonal CSR by destination, sources in edge order.
+  // Each graph owns its rows of both and its edges' slots of the CSR, so the
+  // graphs are checked and staged in parallel (the same bits on any number
+  // of threads); a graph is checked before anything of it is written.
   float* input = context.Data(root->input_features());
   s.node_offsets[0] = 0;
+  s.edge_offsets[0] = 0;
   for (int32_t g = 0; g < num_graphs; ++g) {
+    s.node_offsets[g + 1] = s.node_offsets[g] + graphs[g].num_nodes;
+    s.edge_offsets[g + 1] = s.edge_offsets[g] + graphs[g].num_edges;
+  }
+  std::atomic<bool> content_valid{true};
+  ParallelFor(s.threadpool, static_cast<size_t>(num_graphs), [&](size_t g) {
     const Graph& graph = graphs[g];
-    float* rows = input + static_cast<size_t>(s.node_offsets[g]) * features;
+    if (ValidateGraphContent(graph, features, "", nullptr) != Status::kOk) {
+      content_valid.store(false, std::memory_order_relaxed);
+      return;
+    }
+    const int32_t offset = s.node_offsets[g], nodes = graph.num_nodes;
+    float* rows = input + static_cast<size_t>(offset) * features;
     // RunSelfTest decodes bit-packed test features in place (InputRows).
     if (rows != graph.features) {
-      std::memcpy(rows, graph.features,
-                  sizeof(float) * static_cast<size_t>(graph.num_nodes) * features);
+      std::memcpy(rows, graph.features, sizeof(float) * static_cast<size_t>(nodes) * features);
     }
-    s.node_offsets[g + 1] = s.node_offsets[g] + graph.num_nodes;
-  }
-  std::memset(s.row_begin, 0, sizeof(int32_t) * (static_cast<size_t>(n) + 1));
-  for (int32_t g = 0; g < num_graphs; ++g) {
-    const int32_t offset = s.node_offsets[g];
-    for (int32_t e = 0; e < graphs[g].num_edges; ++e) ++s.row_begin[offset + graphs[g].edge_dst[e] + 1];
-  }
-  for (int32_t i = 0; i < n; ++i) s.row_begin[i + 1] += s.row_begin[i];
-  std::memcpy(s.cursor, s.row_begin, sizeof(int32_t) * n);
-  for (int32_t g = 0; g < num_graphs; ++g) {
-    const int32_t offset = s.node_offsets[g];
-    for (int32_t e = 0; e < graphs[g].num_edges; ++e) {
-      s.sources[s.cursor[offset + graphs[g].edge_dst[e]]++] = offset + graphs[g].edge_src[e];
+    int32_t* row_begin = s.row_begin + offset;
+    int32_t* cursor = s.cursor + offset;
+    std::memset(cursor, 0, sizeof(int32_t) * static_cast<size_t>(nodes));
+    for (int32_t e = 0; e < graph.num_edges; ++e) ++cursor[graph.edge_dst[e]];
+    int32_t begin = s.edge_offsets[g];
+    for (int32_t i = 0; i < nodes; ++i) {
+      const int32_t degree = cursor[i];
+      row_begin[i] = cursor[i] = begin;
+      begin += degree;
     }
+    for (int32_t e = 0; e < graph.num_edges; ++e) {
+      s.sources[cursor[graph.edge_dst[e]]++] = offset + graph.edge_src[e];
+    }
+  });
+  if (!content_valid.load(std::memory_order_relaxed)) {
+    return invalid();
   }
+  s.row_begin[n] = static_cast<int32_t>(total_edges);
   context.graph.num_nodes = n;
   context.graph.row_begin = s.row_begin;
   context.graph.sources = s.sources;
