@@ -77,11 +77,14 @@ def main() -> int:
     missing = [s for s in shapes for t in ("f32", "qc8") if (t, *s) not in by]
     if missing:
         sys.exit(f"compare_speed_int8_gemm: no result for {missing[:4]}")
-    print(f"compare_speed_int8_gemm: {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}, "
-          f"load {' '.join(f'{x:.2f}' for x in load_before)} before, "
-          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} after; "
-          f"{'from ' + args.input if args.input else f'{args.threads} thread(s)'}; "
-          "xnn_setup + xnn_run per call; median call")
+    if args.input:
+        where = f"results read from {args.input} (its machine's time and load not known here)"
+    else:
+        where = (f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}, load "
+                 f"{' '.join(f'{x:.2f}' for x in load_before)} before, "
+                 f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} after, "
+                 f"{args.threads} thread(s)")
+    print(f"compare_speed_int8_gemm: {where}; xnn_setup + xnn_run per call; median call")
     print("\n| M | K | N | fp32 us | fp32 GFLOP/s | qc8 us | qc8 GOP/s | qc8 / fp32 speed |")
     print("|--:|--:|--:|--:|--:|--:|--:|--:|")
     for m, k, n in shapes:
