@@ -90,11 +90,33 @@ FeatureSpecConfig ParseFeatureSpec(const Json& spec, int32_t num_features) {
       result.names.push_back(String(names[i], "feature_spec.names[" + std::to_string(i) + "]"));
     }
   }
-  if (spec.contains("tag_values") || result.encoding == "one_hot_tag") {
+  const bool degree = result.encoding == "one_hot_tag_degree";
+  if (spec.contains("max_degree") || degree) {
+    if (!degree) {
+      Fail("feature_spec.encoding", "must be \"one_hot_tag_degree\" with feature_spec.max_degree",
+           spec.contains("encoding") ? spec["encoding"] : Json());
+    }
+    result.max_degree =
+        static_cast<int32_t>(Integer(spec.contains("max_degree") ? spec["max_degree"] : Json(),
+                                     "feature_spec.max_degree", 0, kMaxDegreeFeature));
+    if (result.max_degree >= num_features) {
+      Fail("feature_spec.max_degree",
+           "must be below num_features " + std::to_string(num_features) +
+               " (its max_degree + 1 columns follow the tag columns)",
+           spec["max_degree"]);
+    }
+  }
+  if (spec.contains("tag_values") || result.encoding == "one_hot_tag" || degree) {
     const std::string field = "feature_spec.tag_values";
     const Json& tags = spec.contains("tag_values") ? spec["tag_values"] : Json();
-    if (!tags.is_array() || tags.size() != static_cast<size_t>(num_features)) {
-      Fail(field, "must be " + std::to_string(num_features) + " distinct integers", tags);
+    // one_hot_tag_degree: the tag columns, then max_degree + 1 degree columns.
+    const int64_t tag_columns =
+        degree ? static_cast<int64_t>(num_features) - result.max_degree - 1 : num_features;
+    if (!tags.is_array() || tags.size() != static_cast<size_t>(tag_columns)) {
+      Fail(field,
+           "must be " + std::to_string(tag_columns) + " distinct integers" +
+               (degree ? " (num_features - max_degree - 1)" : ""),
+           tags);
     }
     std::set<int32_t> seen;
     for (size_t i = 0; i < tags.size(); ++i) {

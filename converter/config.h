@@ -34,8 +34,11 @@ enum class Variant {
 struct FeatureSpecConfig {
   std::string encoding;             // e.g. "one_hot_tag", "dense"; "" if absent
   std::vector<std::string> names;   // optional, one per feature column
-  std::vector<int32_t> tag_values;  // one_hot_tag: raw tag of each column
-  MoleculeSpecConfig molecule;      // encoding "molecule": the SMILES featurizer
+  std::vector<int32_t> tag_values;  // one_hot_tag(_degree): raw tag of each tag column
+  // one_hot_tag_degree: the tag columns are followed by max_degree + 1 columns,
+  // one-hot min(in-degree, max_degree) (reference/diffpool_ref/tu.py); -1: none.
+  int32_t max_degree = -1;
+  MoleculeSpecConfig molecule;  // encoding "molecule": the SMILES featurizer
 };
 
 struct ModelConfig {
@@ -75,6 +78,8 @@ struct ModelConfig {
 constexpr int32_t kMaxChannels = 65536;
 constexpr int32_t kMaxNodesLimit = 1 << 20;
 constexpr int32_t kMaxLayers = 16;
+// Largest feature_spec.max_degree (the reference trainer's bound).
+constexpr int32_t kMaxDegreeFeature = 1024;
 
 ModelConfig ParseConfig(const std::string& json_text);
 // Error messages start with the path.

@@ -112,12 +112,20 @@ std::vector<size_t> Spread(size_t count, int32_t limit) {
 GraphSet TuGraphSet(const TuDataset& dataset, const std::vector<int32_t>& indices,
                     const ModelConfig& config) {
   const FeatureSpecConfig& spec = config.feature_spec;
-  if (spec.encoding != "one_hot_tag" ||
-      spec.tag_values.size() != static_cast<size_t>(config.num_features)) {
-    throw ConvertError(dataset.folder + ": TU graphs need the config's feature_spec "
+  // one_hot_tag: the tag columns; one_hot_tag_degree: then max_degree + 1
+  // columns, one-hot min(in-degree, max_degree) (reference/diffpool_ref/tu.py).
+  const bool degree = spec.encoding == "one_hot_tag_degree";
+  const int64_t degree_columns = degree ? static_cast<int64_t>(spec.max_degree) + 1 : 0;
+  if ((spec.encoding != "one_hot_tag" && !degree) || (degree && spec.max_degree < 0) ||
+      static_cast<int64_t>(spec.tag_values.size()) + degree_columns != config.num_features) {
+    throw ConvertError(dataset.folder +
+                       ": TU graphs need the config's feature_spec "
                        "{\"encoding\": \"one_hot_tag\", \"tag_values\": [" +
-                       std::to_string(config.num_features) + " tags]}, got encoding \"" +
-                       spec.encoding + "\"");
+                       std::to_string(config.num_features) +
+                       " tags]} or {\"encoding\": \"one_hot_tag_degree\", \"tag_values\": "
+                       "[T tags], \"max_degree\": D} with T + D + 1 = " +
+                       std::to_string(config.num_features) + ", got encoding \"" + spec.encoding +
+                       "\"");
   }
   std::map<int64_t, int32_t> column;
   for (size_t c = 0; c < spec.tag_values.size(); ++c) {
@@ -145,6 +153,18 @@ GraphSet TuGraphSet(const TuDataset& dataset, const std::vector<int32_t>& indice
                            ", which is not in the config's tag_values");
       }
       record.features[static_cast<size_t>(node) * config.num_features + it->second] = 1.0;
+    }
+    if (degree) {
+      // In-degree: the edges ending at the node, as listed (duplicates and
+      // self-loops included): the count the mean aggregation divides by.
+      std::vector<int64_t> in_degree(static_cast<size_t>(graph.num_nodes), 0);
+      for (int32_t dst : graph.edge_dst) ++in_degree.at(static_cast<size_t>(dst));
+      const size_t first = spec.tag_values.size();
+      for (int32_t node = 0; node < graph.num_nodes; ++node) {
+        const int64_t d = std::min<int64_t>(in_degree[static_cast<size_t>(node)], spec.max_degree);
+        record.features[static_cast<size_t>(node) * config.num_features + first +
+                        static_cast<size_t>(d)] = 1.0;
+      }
     }
     record.edge_src = graph.edge_src;
     record.edge_dst = graph.edge_dst;

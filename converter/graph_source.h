@@ -3,7 +3,8 @@
 //   * a model file (.dpm): its embedded test vectors;
 //   * a TU dataset folder, text (DS/DS.txt) or raw (DS_A.txt ...) format,
 //     featurized with the config's feature_spec (one_hot_tag: the column of
-//     each node's tag in tag_values) and labelled with the position of the
+//     each node's tag in tag_values; one_hot_tag_degree: then the column of
+//     min(in-degree, max_degree)) and labelled with the position of the
 //     graph's label in the config's output_names;
 //   * SMILES: a .csv with a "smiles" column or a .smi/.smiles/.txt file,
 //     featurized by the runtime with the config's feature_spec.molecule
@@ -37,7 +38,8 @@ struct LoadedGraphs {
 LoadedGraphs LoadGraphs(const std::string& path, const ModelConfig& config,
                         const GraphSourceOptions& options);
 
-// The features and class of TU graphs under `config` (one_hot_tag only).
+// The features and class of TU graphs under `config` (one_hot_tag, or
+// one_hot_tag_degree: the tag columns, then the one-hot clipped in-degree).
 GraphSet TuGraphSet(const TuDataset& dataset, const std::vector<int32_t>& indices,
                     const ModelConfig& config);
 

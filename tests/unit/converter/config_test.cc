@@ -91,6 +91,17 @@ TEST_CASE("the small test config parses") {
   CHECK(config.feature_spec.tag_values == std::vector<int32_t>{4, 5, 6});
 }
 
+TEST_CASE("one_hot_tag_degree: tag columns, then max_degree + 1 degree columns") {
+  Json json = MutagLikeConfig();
+  json["feature_spec"] =
+      Json::parse(R"({"encoding": "one_hot_tag_degree", "tag_values": [3, 1], "max_degree": 4})");
+  const ModelConfig config = ParseConfig(json.dump());  // num_features 7 = 2 + 4 + 1
+  CHECK(config.feature_spec.encoding == "one_hot_tag_degree");
+  CHECK(config.feature_spec.tag_values == std::vector<int32_t>{3, 1});
+  CHECK(config.feature_spec.max_degree == 4);
+  CHECK(ParseConfig(MutagLikeConfig().dump()).feature_spec.max_degree == -1);
+}
+
 TEST_CASE("unknown fields are warnings, not errors") {
   Json json = MutagLikeConfig();
   json["aggregation"] = "mean";
@@ -138,6 +149,21 @@ TEST_CASE("errors name the field and the value") {
         "config.feature_spec.tag_values must be 7 distinct integers, got nothing");
   CHECK(ErrorWith("feature_spec", Json::parse(R"({"tag_values": [0, 1, 2, 3, 4, 5, 5]})")) ==
         "config.feature_spec.tag_values must be distinct integers, got [0,1,2,3,4,5,5]");
+  CHECK(ErrorWith("feature_spec", Json::parse(R"({"encoding": "one_hot_tag_degree",
+      "tag_values": [0, 1, 2]})")) ==
+        "config.feature_spec.max_degree must be an integer in [0, 1024], got nothing");
+  CHECK(ErrorWith("feature_spec", Json::parse(R"({"encoding": "one_hot_tag_degree",
+      "tag_values": [0, 1, 2], "max_degree": 4})")) ==
+        "config.feature_spec.tag_values must be 2 distinct integers (num_features - max_degree - "
+        "1), got [0,1,2]");
+  CHECK(ErrorWith("feature_spec", Json::parse(R"({"encoding": "one_hot_tag_degree",
+      "tag_values": [], "max_degree": 7})")) ==
+        "config.feature_spec.max_degree must be below num_features 7 (its max_degree + 1 columns "
+        "follow the tag columns), got 7");
+  CHECK(
+      ErrorWith("feature_spec", Json::parse(R"({"encoding": "one_hot_tag",
+      "tag_values": [0, 1, 2, 3, 4, 5, 6], "max_degree": 3})")) ==
+      R"(config.feature_spec.encoding must be "one_hot_tag_degree" with feature_spec.max_degree, got "one_hot_tag")");
   CHECK(ErrorWith("feature_spec", Json::parse(R"({"names": ["a"]})")) ==
         R"(config.feature_spec.names must be 7 strings, got ["a"])");
 }

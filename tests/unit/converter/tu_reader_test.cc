@@ -144,6 +144,35 @@ TEST_CASE("features, labels, folds and limits") {
                        ConvertError);
 }
 
+TEST_CASE("one_hot_tag_degree: tag columns, then the clipped in-degree") {
+  ModelConfig config = TagConfig();
+  config.feature_spec.encoding = "one_hot_tag_degree";
+  config.feature_spec.max_degree = 2;  // columns degree=0, degree=1, degree>=2
+  config.num_features = 6;
+  for (const bool raw : {false, true}) {
+    CAPTURE(raw);
+    const std::string root = testing::MakeTempDir();
+    const LoadedGraphs all =
+        LoadGraphs(raw ? MakeRaw(root) : MakeText(root), config, GraphSourceOptions());
+    REQUIRE(all.set.graphs.size() == 3);
+    CHECK(all.set.num_features == 6);
+    // the path: in-degrees 1, 2, 1
+    CHECK(all.set.graphs[0].features ==
+          std::vector<double>{1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 1, 1, 0, 0, 0, 1, 0});
+    CHECK(all.set.graphs[1].features == std::vector<double>{0, 1, 0, 1, 0, 0});  // no edge
+    // a duplicate edge and a self-loop count as listed: in-degrees 3 (>= 2) and 1
+    CHECK(all.set.graphs[2].features == std::vector<double>{0, 1, 0, 0, 0, 1, 0, 0, 1, 0, 1, 0});
+  }
+  config.feature_spec.max_degree = 0;  // one column, always 1
+  config.num_features = 4;
+  CHECK(LoadGraphs(MakeText(testing::MakeTempDir()), config, GraphSourceOptions())
+            .set.graphs[2]
+            .features == std::vector<double>{0, 1, 0, 1, 0, 0, 1, 1});
+  config.num_features = 5;  // the columns do not add up
+  CHECK_THROWS_WITH_AS(LoadGraphs(MakeText(testing::MakeTempDir()), config, GraphSourceOptions()),
+                       doctest::Contains("T + D + 1 = 5"), ConvertError);
+}
+
 TEST_CASE("TU errors name the file and line") {
   const std::string folder = MakeText(testing::MakeTempDir());
   ModelConfig config = TagConfig();
