@@ -80,6 +80,7 @@ CpuReport QueryCpu() {
   if (cpuinfo_get_l2_caches_count() > 0) {
     r.l2_bytes = cpuinfo_get_l2_cache(0)->size;
     r.l2_shared_by = cpuinfo_get_l2_cache(0)->processor_count;
+    r.l2_count = cpuinfo_get_l2_caches_count();
   }
   if (cpuinfo_get_l3_caches_count() > 0) r.l3_bytes = cpuinfo_get_l3_cache(0)->size;
   if (r.l2_bytes > 0) r.cache_source = "cpuinfo";
@@ -112,10 +113,10 @@ std::string CpuReportJson(const CpuReport& cpu) {
   char text[512];
   std::snprintf(text, sizeof(text),
                 "{\"name\": \"%s\", \"cores\": %u, \"processors\": %u, \"l1d_bytes\": %u, "
-                "\"l2_bytes\": %u, \"l2_shared_by\": %u, \"l3_bytes\": %u, "
+                "\"l2_bytes\": %u, \"l2_shared_by\": %u, \"l2_count\": %u, \"l3_bytes\": %u, "
                 "\"cache_source\": \"%s\", \"online_processors\": %u, \"isa\": \"%s\"}",
                 JsonEscape(cpu.name).c_str(), cpu.cores, cpu.processors, cpu.l1d_bytes,
-                cpu.l2_bytes, cpu.l2_shared_by, cpu.l3_bytes, cpu.cache_source.c_str(),
+                cpu.l2_bytes, cpu.l2_shared_by, cpu.l2_count, cpu.l3_bytes, cpu.cache_source.c_str(),
                 cpu.online_processors, JsonEscape(cpu.isa).c_str());
   return text;
 }

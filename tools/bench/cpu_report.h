@@ -14,6 +14,7 @@ struct CpuReport {
   uint32_t cores = 0, processors = 0;
   uint32_t l1d_bytes = 0, l2_bytes = 0, l3_bytes = 0;  // of the first core's caches
   uint32_t l2_shared_by = 0;                           // logical processors per L2
+  uint32_t l2_count = 0;  // L2 caches cpuinfo reports (0 when it reports none)
   // Where the L1d/L2 sizes come from: "cpuinfo", or "cpuid" when cpuinfo
   // reports no caches (some VMs hide the cache topology leaves it reads,
   // but still answer CPUID 0x80000005/6), or "" if neither knows.
