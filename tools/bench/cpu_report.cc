@@ -116,8 +116,8 @@ std::string CpuReportJson(const CpuReport& cpu) {
                 "\"l2_bytes\": %u, \"l2_shared_by\": %u, \"l2_count\": %u, \"l3_bytes\": %u, "
                 "\"cache_source\": \"%s\", \"online_processors\": %u, \"isa\": \"%s\"}",
                 JsonEscape(cpu.name).c_str(), cpu.cores, cpu.processors, cpu.l1d_bytes,
-                cpu.l2_bytes, cpu.l2_shared_by, cpu.l2_count, cpu.l3_bytes, cpu.cache_source.c_str(),
-                cpu.online_processors, JsonEscape(cpu.isa).c_str());
+                cpu.l2_bytes, cpu.l2_shared_by, cpu.l2_count, cpu.l3_bytes,
+                cpu.cache_source.c_str(), cpu.online_processors, JsonEscape(cpu.isa).c_str());
   return text;
 }
 
