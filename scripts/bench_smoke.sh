@@ -19,12 +19,14 @@ bench="$build/tools/bench/diffpool-bench"
 quick=(--min-secs 0.02 --warmup-secs 0.01 --min-runs 10)
 "$bench" "$work/mutag.dpm" --random 5 --batch 1 --threads 1 --profile --json "${quick[@]}" \
   >"$work/b1.json" 2>"$work/b1.txt"
-"$bench" "$work/mutag.dpm" --random 5 --threads 2 --json "${quick[@]}" \
+"$bench" "$work/mutag.dpm" --random 5 --threads 2 --interpreters 2 --json "${quick[@]}" \
   >"$work/batched.json" 2>"$work/batched.txt"
 "$bench" "$work/mutag.dpm" --graphs "$root/examples/mutag/graphs.json" --batch 4 --json \
   "${quick[@]}" >"$work/graphs.json" 2>"$work/graphs.txt"
 "$build/tools/gemm_peak/diffpool-gemm-peak" --m 64 --k 64 --n 64 --min-secs 0 --json \
   >"$work/gemm.json"
+"$build/tools/gemm_peak/diffpool-gemm-peak" --shapes 7x14x64,30x128x2 --type both --with-setup \
+  --min-secs 0 --json >"$work/gemm_both.jsonl"
 
 "$python" - "$work" "$(stat -c %s "$work/mutag.dpm")" <<'PY'
 import json, sys
@@ -70,6 +72,15 @@ expect(total == graphs["graphs"]["count"] and agree == total,
        f"graphs: predicted class differs from the reference on {total - agree} of {total} graphs")
 gemm = load("gemm.json")
 expect(gemm["best_gflops"] >= gemm["median_gflops"] > 0 and gemm["m"] == 64, "gemm report")
+with open(f"{work}/gemm_both.jsonl") as f:
+    both = [json.loads(line) for line in f]
+expect([(g["type"], g["m"], g["k"], g["n"]) for g in both] ==
+       [("f32", 7, 14, 64), ("qc8", 7, 14, 64), ("f32", 30, 128, 2), ("qc8", 30, 128, 2)] and
+       all(g["best_gflops"] >= g["median_gflops"] > 0 and g["with_setup"] for g in both),
+       f"gemm --type both report {both}")
+split = batched.get("interpreters") or {}
+expect(split.get("count") == 2 and split.get("one_graphs_per_s", 0) > 0 and
+       split.get("all_graphs_per_s", 0) > 0, f"batched: --interpreters 2 report {split}")
 if problems:
     print("bench_smoke: FAILED\n  " + "\n  ".join(problems))
     sys.exit(1)

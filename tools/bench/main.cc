@@ -13,6 +13,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cpu_report.h"
@@ -50,6 +51,10 @@ options:
   --max-secs S        and at most S seconds (default 30)
   --min-runs N        and at least N calls (default 50)
   --profile           per-op time breakdown (see docs/benchmarks.md)
+  --interpreters N    then also: N threads, each with its own interpreter (no
+                      threadpool) running batches for --min-secs, against one
+                      such thread right before: the throughput of graphs split
+                      across threads instead of each op's rows
   --json              print one JSON object on stdout (the report goes to stderr)
   -h, --help          this text
 )";
@@ -62,6 +67,7 @@ struct Options {
   double warmup_secs = 0.2, min_secs = 1.0, max_secs = 30.0;
   int32_t min_runs = 50;
   bool profile = false, json = false;
+  int32_t interpreters = 0;  // > 0: also time that many per-thread interpreters
 };
 
 [[noreturn]] void Fail(const std::string& text) {
@@ -118,6 +124,8 @@ Options ParseArgs(int argc, char** argv) {
       o.seed = static_cast<uint32_t>(ParseCount(a, value(), 0));
     } else if (a == "--threads") {
       o.threads = ParseCount(a, value(), 1);
+    } else if (a == "--interpreters") {
+      o.interpreters = ParseCount(a, value(), 1);
     } else if (a == "--batch") {
       o.batch = ParseCount(a, value(), 1);
     } else if (a == "--warmup-secs") {
@@ -478,6 +486,51 @@ int Main(int argc, char** argv) {
   report += Format("throughput: %.0f graphs/s (%.0f graphs in %.2f s of calls)\n", throughput,
                    graphs_run, busy_us * 1e-6);
 
+  // Graphs split across threads: each thread its own interpreter (one shared
+  // Model, InterpreterOptions without a threadpool), all running batches
+  // for --min-secs; graphs per wall-clock second, first with one such
+  // thread, then with N.
+  std::string interpreters_json;
+  if (o.interpreters > 0) {
+    const InterpreterOptions own = OptionsFor(batches, batch, nullptr);
+    auto wall_throughput = [&](int32_t count) {
+      std::vector<Created> each(count);
+      for (Created& c : each) {
+        CreateInterpreter(model, own, &c);
+        Runner warm(c.interpreter, batch);
+        for (const Batch& b : batches) warm.Run(b);
+      }
+      std::vector<size_t> calls(count, 0);
+      std::vector<std::thread> workers;
+      const auto begin = Clock::now();
+      for (int32_t t = 0; t < count; ++t) {
+        workers.emplace_back([&, t] {
+          Runner r(each[t].interpreter, batch);
+          size_t i = static_cast<size_t>(t);
+          while (Seconds(Clock::now() - begin) < o.min_secs) {
+            r.Run(batches[i++ % batches.size()]);
+            ++calls[t];
+          }
+        });
+      }
+      for (std::thread& w : workers) w.join();
+      const double wall = Seconds(Clock::now() - begin);
+      size_t total = 0;
+      for (int32_t t = 0; t < count; ++t) {
+        total += calls[t];
+        Interpreter::Destroy(each[t].interpreter);
+      }
+      return static_cast<double>(total) * batch / wall;
+    };
+    const double one = wall_throughput(1), many = wall_throughput(o.interpreters);
+    report += Format("per-thread interpreters (batch %d, wall clock): 1 thread %.0f graphs/s, %d "
+                     "threads %.0f graphs/s, %.2fx\n",
+                     batch, one, o.interpreters, many, many / one);
+    interpreters_json = Format("{\"count\": %d, \"one_graphs_per_s\": %.2f, "
+                               "\"all_graphs_per_s\": %.2f, \"ratio\": %.4f}",
+                               o.interpreters, one, many, many / one);
+  }
+
   // Per-op profile: a second interpreter with the recorder as its profiler,
   // run after the plain one was timed (so the clock reads never touch those
   // numbers), over the same batches.
@@ -591,6 +644,7 @@ int Main(int argc, char** argv) {
       j += "]";
     }
     if (!profile_json.empty()) j += ", \"profile\": " + profile_json;
+    if (!interpreters_json.empty()) j += ", \"interpreters\": " + interpreters_json;
     j += "}\n";
     std::fputs(j.c_str(), stdout);
   }
