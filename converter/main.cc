@@ -76,11 +76,15 @@ constexpr char kUsage[] =
     "  --float-readout              READOUT in fp32, its graph vector quantized with its own\n"
     "                               range (default --int8-readout: int8 in its input's\n"
     "                               quantization; docs/quantization.md)\n"
-    "  --integer-affine             give a GEMM output its BatchNorm's scale where that is\n"
-    "                               at most 2x coarser: integer BatchNorm ops, faster, less\n"
-    "                               accurate (docs/quantization.md)\n"
+    "  --integer-affine             (not with --fold-batchnorm) give a GEMM output its\n"
+    "                               BatchNorm's scale where that is at most 2x coarser:\n"
+    "                               integer BatchNorm ops (docs/quantization.md)\n"
     "  --no-exact-rewrites          skip moving BatchNorm scales into the GEMMs and centering\n"
     "                               the logits (exact in fp32; for measurements)\n"
+    "  --fold-batchnorm             fold each BatchNorm into the ops that read it (int8\n"
+    "                               GRAPH_CONV gated_bias, needs runtime version 3) instead of\n"
+    "                               an int8 CHANNEL_AFFINE op (default --explicit-batchnorm;\n"
+    "                               docs/quantization.md)\n"
     "  --help                 this text\n"
     "\n"
     "Exit status: 0 written and verified, 1 conversion failed, 2 bad arguments,\n"
@@ -225,6 +229,9 @@ Arguments ParseArguments(int argc, char** argv) {
     } else if (flag == "--no-exact-rewrites") {
       args.int8_options.int8.center_logits = false;
       args.int8_options.int8.move_batchnorm_scales = false;
+      args.int8_flags = true;
+    } else if (flag == "--explicit-batchnorm" || flag == "--fold-batchnorm") {
+      args.int8_options.int8.fold_batchnorm = flag == "--fold-batchnorm";
       args.int8_flags = true;
     } else if (flag == "--float-pooling") {
       args.int8_options.int8.float_pooling = true;

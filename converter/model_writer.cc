@@ -1,5 +1,6 @@
 #include "converter/model_writer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -263,8 +264,14 @@ std::vector<uint8_t> SerializeModel(const LoweredModel& model, const ModelConfig
   const Offset<fb::Metadata> metadata = WriteMetadata(fbb, config, options);
   bool uses_bits = false;
   const Offset<fb::TestVectors> test_vectors = WriteTestVectors(fbb, config, options, &uses_bits);
-  const uint32_t min_runtime_version =
+  uint32_t min_runtime_version =
       uses_bits ? kFeatureBitsMinRuntimeVersion : kWrittenMinRuntimeVersion;
+  for (const LoweredOp& op : model.ops) {
+    if (op.opcode == fb::OpCode::GRAPH_CONV && op.inputs.size() > 4 && op.inputs[4] >= 0 &&
+        model.tensors.at(op.inputs[0]).type == fb::DataType::INT8) {
+      min_runtime_version = std::max(min_runtime_version, kInt8GatedBiasMinRuntimeVersion);
+    }
+  }
   const Offset<fb::Model> root = fb::CreateModelDirect(
       fbb, kWrittenSchemaVersion, min_runtime_version, metadata, &tensors, &operators,
       model.input_features, model.output, model.output_kind, &levels, &buffers, test_vectors);

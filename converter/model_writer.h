@@ -27,6 +27,8 @@ constexpr uint32_t kWrittenSchemaVersion = 1;
 constexpr uint32_t kWrittenMinRuntimeVersion = 1;
 // Runtime version that reads TestGraph.features_bits.
 constexpr uint32_t kFeatureBitsMinRuntimeVersion = 2;
+// Runtime version that runs an int8 GRAPH_CONV with a gated_bias.
+constexpr uint32_t kInt8GatedBiasMinRuntimeVersion = 3;
 constexpr char kProducerName[] = "diffpool-convert";
 // Alignment of every Buffer's data within the file: the schema's force_align
 // (FLATBUFFERS_MAX_ALIGNMENT), applied explicitly since flatc does not

@@ -73,15 +73,16 @@ class Quantizer {
       }
       switch (op.opcode) {
         case fb::OpCode::GRAPH_CONV:
-          Gemm(op, /*weights=*/2, /*bias=*/3);
+          Gemm(op, /*weights=*/2, /*bias=*/3, /*gated_bias=*/4);
           break;
         case fb::OpCode::LINEAR:
-          Gemm(op, /*weights=*/1, /*bias=*/2);
+          Gemm(op, /*weights=*/1, /*bias=*/2, /*gated_bias=*/3);
           break;
         case fb::OpCode::CHANNEL_AFFINE: {
           RequireInt8(op, op.inputs.at(0));
           const int32_t y = op.outputs.at(0);
-          SetInt8(y, ActivationQuantization(Range(AffineRangeOf(y))));
+          const int32_t concat = AffineRangeOf(y);
+          SetInt8(y, concat == y ? ActivationQuantization(Range(y)) : ConcatQuantization(concat));
           break;
         }
         case fb::OpCode::CONCAT: {
@@ -93,7 +94,7 @@ class Quantizer {
             }
             break;  // fp32 CONCAT
           }
-          SetInt8(y, ActivationQuantization(Range(y)));
+          SetInt8(y, ConcatQuantization(y));
           for (int32_t x : op.inputs) {
             const LoweredQuantization& q = m.tensors.at(x).quantization;
             if (m.tensors.at(x).type != fb::DataType::INT8 ||
@@ -101,7 +102,7 @@ class Quantizer {
                 q.scale != m.tensors[y].quantization.scale ||
                 q.zero_point != m.tensors[y].quantization.zero_point) {
               throw ConvertError("int8: " + op.name + " input " + m.tensors.at(x).name +
-                                 " is not a CHANNEL_AFFINE output that can take the "
+                                 " is not a CHANNEL_AFFINE or GEMM output that can take the "
                                  "concatenation's quantization");
             }
           }
@@ -142,11 +143,6 @@ class Quantizer {
   void CheckSupported() const {
     for (const LoweredOp& op : in_.ops) {
       const bool conv = op.opcode == fb::OpCode::GRAPH_CONV;
-      if (conv && op.inputs.size() > 4 && op.inputs[4] >= 0) {
-        throw ConvertError("int8: " + op.name +
-                           " has a gated_bias (folded BatchNorm); int8 "
-                           "needs the unfolded lowering");
-      }
       if (conv && op.normalize) {
         throw ConvertError("int8: " + op.name +
                            " normalizes its rows (config normalize: true), "
@@ -154,12 +150,6 @@ class Quantizer {
       }
       if (conv && op.aggregation != fb::Aggregation::MEAN) {
         throw ConvertError("int8: " + op.name + " uses SUM aggregation; int8 supports MEAN only");
-      }
-      if (op.opcode == fb::OpCode::DIFF_POOL && ((op.inputs.size() > 3 && op.inputs[3] >= 0) ||
-                                                 (op.inputs.size() > 4 && op.inputs[4] >= 0))) {
-        throw ConvertError("int8: " + op.name +
-                           " has z_scale / z_shift (folded BatchNorm); int8 "
-                           "needs the unfolded lowering");
       }
       if (op.opcode == fb::OpCode::READOUT && op.readout == fb::ReadoutMode::SUM) {
         throw ConvertError("int8: " + op.name +
@@ -213,15 +203,26 @@ class Quantizer {
     return q;
   }
 
-  void Gemm(const LoweredOp& op, size_t weights_at, size_t bias_at) {
+  // The quantization of int8 CONCAT output `concat` (and of everything it
+  // joins): its calibrated range, with the scale raised to
+  // options_.concat_min_scale where a GEMM writing into it needs that.
+  LoweredQuantization ConcatQuantization(int32_t concat) {
+    const TensorRange range = Range(concat);
+    LoweredQuantization q = ActivationQuantization(range);
+    const auto it = options_.concat_min_scale.find(in_.tensors.at(concat).name);
+    if (it != options_.concat_min_scale.end() && it->second > q.scale) {
+      q.scale = ToFloat(it->second);
+      q.zero_point = static_cast<int32_t>(
+          std::clamp(std::nearbyint(-128.0 - std::min(range.min, 0.0) / q.scale), -128.0, 127.0));
+      if (widened_concats_.insert(concat).second) ++result_.widened_scales;
+    }
+    return q;
+  }
+
+  void Gemm(const LoweredOp& op, size_t weights_at, size_t bias_at, size_t gated_at) {
     LoweredModel& m = result_.model;
     const int32_t x = op.inputs.at(0), y = op.outputs.at(0);
     RequireInt8(op, x);
-    if (concat_of_.at(y) >= 0) {
-      throw ConvertError("int8: " + op.name +
-                         " output feeds a CONCAT directly; the unfolded "
-                         "lowering puts a CHANNEL_AFFINE in between");
-    }
     LoweredTensor& w = m.tensors.at(op.inputs.at(weights_at));
     if (w.shape.size() != 2) throw ConvertError("int8: " + w.name + " is not a matrix");
     const std::vector<double> real = w.data;
@@ -229,15 +230,18 @@ class Quantizer {
     w.data = QuantizeWeightsPerChannel(real, w.shape[0], &scales);
     const double in_scale = m.tensors.at(x).quantization.scale;
     const int32_t b = bias_at < op.inputs.size() ? op.inputs[bias_at] : -1;
-    if (b >= 0) {
+    const int32_t gated = gated_at < op.inputs.size() ? op.inputs[gated_at] : -1;
+    if (b >= 0 || gated >= 0) {
       // A (nearly) dead output channel has a tiny weight scale, and its bias
       // would overflow int32 at in_scale * w_scale: raise that channel's
-      // scale so the bias stays within 2^30 (its weights then round to ~0,
-      // as they nearly are).
-      const std::vector<double>& bias = m.tensors.at(b).data;
+      // scale so the bias (plus the gated bias, which the runtime adds to
+      // it) stays within 2^30 (its weights then round to ~0, as they nearly
+      // are).
       const size_t cols = static_cast<size_t>(w.shape[1]);
-      for (size_t c = 0; c < bias.size(); ++c) {
-        const double needed = ToFloat(std::fabs(bias[c]) / (in_scale * 1073741824.0) * 1.001);
+      for (size_t c = 0; c < static_cast<size_t>(w.shape[0]); ++c) {
+        const double magnitude = (b >= 0 ? std::fabs(m.tensors.at(b).data.at(c)) : 0.0) +
+                                 (gated >= 0 ? std::fabs(m.tensors.at(gated).data.at(c)) : 0.0);
+        const double needed = ToFloat(magnitude / (in_scale * 1073741824.0) * 1.001);
         if (needed <= scales.at(c)) continue;
         scales[c] = needed;
         for (size_t k = 0; k < cols; ++k) {
@@ -249,8 +253,9 @@ class Quantizer {
     w.type = fb::DataType::INT8;
     w.quantization.kind = LoweredQuantization::Kind::kPerChannel;
     w.quantization.scales = scales;
-    if (b >= 0) {
-      LoweredTensor& bias = m.tensors.at(b);
+    for (const int32_t index : {b, gated}) {
+      if (index < 0) continue;
+      LoweredTensor& bias = m.tensors.at(index);
       for (size_t c = 0; c < bias.data.size(); ++c) {
         const double q = std::nearbyint(bias.data[c] / (in_scale * scales.at(c)));
         if (!(std::fabs(q) <= 2147483647.0)) {
@@ -262,9 +267,31 @@ class Quantizer {
       }
       bias.type = fb::DataType::INT32;
     }
+    if (b >= 0 && gated >= 0) {
+      for (size_t c = 0; c < scales.size(); ++c) {
+        const double sum = m.tensors.at(b).data.at(c) + m.tensors.at(gated).data.at(c);
+        if (!(std::fabs(sum) <= 2147483647.0)) {
+          throw ConvertError("int8: " + op.name + " bias + gated_bias overflows int32 on channel " +
+                             std::to_string(c));
+        }
+      }
+    }
+    const double max_scale = *std::max_element(scales.begin(), scales.end());
+    const int32_t concat = concat_of_.at(y);
+    if (concat >= 0 && float_concats_.count(concat) == 0) {
+      // A GEMM output that a CONCAT joins (after FoldChannelAffines) has the
+      // CONCAT's quantization; if that is too fine for the qc8 limit the
+      // CONCAT's scale is raised (QuantizeModel runs again).
+      const LoweredQuantization out = ConcatQuantization(concat);
+      if (in_scale * max_scale / out.scale >= kMaxRequantization) {
+        double& needed = result_.concat_min_scale_needed[in_.tensors.at(concat).name];
+        needed = std::max(needed, in_scale * max_scale / kMaxRequantization * (1 + 1e-6));
+      }
+      SetInt8(y, out);
+      return;
+    }
     const TensorRange range = Range(y);
     LoweredQuantization out = ActivationQuantization(range.min, range.max);
-    const double max_scale = *std::max_element(scales.begin(), scales.end());
     if (in_scale * max_scale / out.scale >= kMaxRequantization) {
       // Too narrow an output range for the weights' resolution: widen it.
       out.scale = ToFloat(in_scale * max_scale / kMaxRequantization * (1 + 1e-6));
@@ -352,22 +379,27 @@ class Quantizer {
   QuantizeResult result_;
   std::vector<int32_t> concat_of_;            // CONCAT input -> its CONCAT output
   std::set<int32_t> float_concats_;           // CONCAT outputs kept fp32 (float_readout)
+  std::set<int32_t> widened_concats_;         // CONCATs whose scale concat_min_scale raised
   std::map<int32_t, size_t> affine_reading_;  // GEMM output -> the CHANNEL_AFFINE reading it
   std::map<int32_t, int32_t> replacement_;    // fp32 tensor -> the int8 copy readers use
 };
 
-// Drops constants no op reads and renumbers the tensors.
-void PruneUnusedConstants(LoweredModel* model) {
+// Drops constants no op reads (and, with `activations`, activations no op
+// reads or writes) and renumbers the tensors.
+void PruneUnusedConstants(LoweredModel* model, bool activations = false) {
   std::vector<bool> used(model->tensors.size(), false);
   for (const LoweredOp& op : model->ops) {
     for (int32_t x : op.inputs) {
       if (x >= 0) used.at(x) = true;
     }
+    for (int32_t y : op.outputs) used.at(y) = true;
   }
+  if (model->input_features >= 0) used.at(model->input_features) = true;
+  if (model->output >= 0) used.at(model->output) = true;
   std::vector<int32_t> index(model->tensors.size(), -1);
   std::vector<LoweredTensor> kept;
   for (size_t t = 0; t < model->tensors.size(); ++t) {
-    if (model->tensors[t].constant && !used[t]) continue;
+    if ((model->tensors[t].constant || activations) && !used[t]) continue;
     index[t] = static_cast<int32_t>(kept.size());
     kept.push_back(std::move(model->tensors[t]));
   }
@@ -486,6 +518,201 @@ int32_t MoveBatchNormScales(LoweredModel* model) {
   return moved;
 }
 
+namespace {
+
+// x = stored * scale + shift, per channel.
+struct PendingAffine {
+  std::vector<double> scale, shift;
+};
+
+class AffineFolder {
+ public:
+  explicit AffineFolder(LoweredModel* model) : m_(*model) {
+    readers_.assign(m_.tensors.size(), {});
+    for (size_t i = 0; i < m_.ops.size(); ++i) {
+      for (int32_t x : m_.ops[i].inputs) {
+        if (x >= 0) readers_.at(x).push_back(i);
+      }
+    }
+  }
+
+  int32_t Run() {
+    std::vector<LoweredOp> ops;
+    int32_t removed = 0;
+    for (LoweredOp op : m_.ops) {
+      for (int32_t& x : op.inputs) {
+        const auto it = alias_.find(x);
+        if (x >= 0 && it != alias_.end()) x = it->second;
+      }
+      switch (op.opcode) {
+        case fb::OpCode::CHANNEL_AFFINE: {
+          const int32_t r = op.inputs.at(0), y = op.outputs.at(0);
+          if (pending_.count(r) != 0 || !Absorbable(y)) break;
+          PendingAffine affine{m_.tensors.at(op.inputs.at(1)).data,
+                               m_.tensors.at(op.inputs.at(2)).data};
+          pending_[r] = std::move(affine);
+          alias_[y] = r;
+          if (m_.output == y) m_.output = r;
+          ++removed;
+          continue;  // the op is gone
+        }
+        case fb::OpCode::GRAPH_CONV:
+          if (pending_.count(op.inputs.at(0)) != 0) FoldIntoConv(&op);
+          break;
+        case fb::OpCode::LINEAR:
+          if (pending_.count(op.inputs.at(0)) != 0) FoldIntoLinear(&op);
+          break;
+        case fb::OpCode::DIFF_POOL:
+          if (pending_.count(op.inputs.at(1)) != 0) {
+            const PendingAffine& a = pending_.at(op.inputs[1]);
+            op.inputs.resize(5, -1);
+            op.inputs[3] = m_.AddConstant(op.name + ".z_scale", {Width(a)}, a.scale);
+            op.inputs[4] = m_.AddConstant(op.name + ".z_shift", {Width(a)}, a.shift);
+          }
+          break;
+        case fb::OpCode::CONCAT: {
+          bool any = false;
+          PendingAffine joined;
+          for (int32_t x : op.inputs) {
+            const auto it = pending_.find(x);
+            any = any || it != pending_.end();
+            const size_t c = static_cast<size_t>(m_.tensors.at(x).shape.at(0));
+            const PendingAffine a =
+                it != pending_.end()
+                    ? it->second
+                    : PendingAffine{std::vector<double>(c, 1.0), std::vector<double>(c, 0.0)};
+            joined.scale.insert(joined.scale.end(), a.scale.begin(), a.scale.end());
+            joined.shift.insert(joined.shift.end(), a.shift.begin(), a.shift.end());
+          }
+          if (any) pending_[op.outputs.at(0)] = std::move(joined);
+          break;
+        }
+        case fb::OpCode::READOUT:
+          if (pending_.count(op.inputs.at(0)) != 0) {
+            pending_[op.outputs.at(0)] = pending_.at(op.inputs[0]);  // mean commutes
+          }
+          break;
+        default:
+          for (int32_t x : op.inputs) {
+            if (x >= 0 && pending_.count(x) != 0) {
+              throw ConvertError("FoldChannelAffines: " + op.name + " cannot absorb an affine");
+            }
+          }
+          break;
+      }
+      ops.push_back(std::move(op));
+    }
+    m_.ops = std::move(ops);
+    PruneUnusedConstants(&m_, /*activations=*/true);
+    return removed;
+  }
+
+ private:
+  static int64_t Width(const PendingAffine& a) { return static_cast<int64_t>(a.scale.size()); }
+
+  // Whether every reader of `t` can take an affine on it (see the header).
+  bool Absorbable(int32_t t) const {
+    if (t == m_.output) return false;
+    for (const LoweredLevel& level : m_.levels) {
+      if (level.assignment == t) return false;
+    }
+    for (size_t i : readers_.at(t)) {
+      const LoweredOp& op = m_.ops[i];
+      switch (op.opcode) {
+        case fb::OpCode::GRAPH_CONV:
+          if (op.inputs.at(0) != t || op.normalize || op.aggregation != fb::Aggregation::MEAN ||
+              (op.inputs.size() > 4 && op.inputs[4] >= 0)) {
+            return false;
+          }
+          break;
+        case fb::OpCode::LINEAR:
+          if (op.inputs.at(0) != t) return false;
+          break;
+        case fb::OpCode::DIFF_POOL:
+          if (op.inputs.at(1) != t || (op.inputs.size() > 3 && op.inputs[3] >= 0) ||
+              (op.inputs.size() > 4 && op.inputs[4] >= 0)) {
+            return false;
+          }
+          break;
+        case fb::OpCode::CONCAT:
+          if (!Absorbable(op.outputs.at(0))) return false;
+          break;
+        case fb::OpCode::READOUT: {
+          if (op.readout != fb::ReadoutMode::MEAN) return false;
+          const int32_t y = op.outputs.at(0);
+          if (y == m_.output) return false;
+          for (size_t j : readers_.at(y)) {
+            if (m_.ops[j].opcode != fb::OpCode::LINEAR || m_.ops[j].inputs.at(0) != y) return false;
+          }
+          break;
+        }
+        default:
+          return false;
+      }
+    }
+    return true;
+  }
+
+  // y = W (x s + b) + c = (W diag(s)) x + (W b + c), W [out, in] at `w`;
+  // `columns` selects which of W's columns read x (offset, count). Returns
+  // W b over those columns.
+  static std::vector<double> ScaleColumns(std::vector<double>* w, int64_t out, int64_t in,
+                                          int64_t offset, const PendingAffine& a) {
+    std::vector<double> wb(static_cast<size_t>(out), 0.0);
+    const size_t width = a.scale.size();
+    for (int64_t o = 0; o < out; ++o) {
+      double* row = w->data() + static_cast<size_t>(o * in + offset);
+      for (size_t j = 0; j < width; ++j) {
+        wb[static_cast<size_t>(o)] += row[j] * a.shift[j];
+        row[j] *= a.scale[j];
+      }
+    }
+    return wb;
+  }
+
+  int32_t Bias(LoweredOp* op, size_t at, int64_t out, const std::vector<double>& add) {
+    std::vector<double> bias(static_cast<size_t>(out), 0.0);
+    if (op->inputs.size() > at && op->inputs[at] >= 0) bias = m_.tensors.at(op->inputs[at]).data;
+    for (size_t o = 0; o < bias.size(); ++o) bias[o] += add[o];
+    return m_.AddConstant(op->name + ".bias_folded", {out}, std::move(bias));
+  }
+
+  void FoldIntoConv(LoweredOp* op) {
+    const PendingAffine& a = pending_.at(op->inputs.at(0));
+    const LoweredTensor& w = m_.tensors.at(op->inputs.at(2));
+    const int64_t out = w.shape.at(0), in = w.shape.at(1), cin = Width(a);
+    std::vector<double> weights = w.data;
+    // [W_rel | W_root]: the aggregate's shift is gated, the root's is not.
+    const std::vector<double> gated = ScaleColumns(&weights, out, in, 0, a);
+    op->inputs.resize(5, -1);
+    if (op->has_root) {
+      op->inputs[3] = Bias(op, 3, out, ScaleColumns(&weights, out, in, cin, a));
+    }
+    op->inputs[2] = m_.AddConstant(op->name + ".weight_folded", {out, in}, std::move(weights));
+    op->inputs[4] = m_.AddConstant(op->name + ".gated_bias", {out}, gated);
+  }
+
+  void FoldIntoLinear(LoweredOp* op) {
+    const PendingAffine& a = pending_.at(op->inputs.at(0));
+    const LoweredTensor& w = m_.tensors.at(op->inputs.at(1));
+    const int64_t out = w.shape.at(0), in = w.shape.at(1);
+    std::vector<double> weights = w.data;
+    const std::vector<double> wb = ScaleColumns(&weights, out, in, 0, a);
+    op->inputs.resize(3, -1);
+    op->inputs[2] = Bias(op, 2, out, wb);
+    op->inputs[1] = m_.AddConstant(op->name + ".weight_folded", {out, in}, std::move(weights));
+  }
+
+  LoweredModel& m_;
+  std::vector<std::vector<size_t>> readers_;  // of the original op list
+  std::map<int32_t, PendingAffine> pending_;  // tensor -> affine its readers apply
+  std::map<int32_t, int32_t> alias_;          // removed affine output -> its input
+};
+
+}  // namespace
+
+int32_t FoldChannelAffines(LoweredModel* model) { return AffineFolder(model).Run(); }
+
 bool CenterLogits(LoweredModel* model) {
   for (const LoweredOp& softmax : model->ops) {
     if (softmax.opcode != fb::OpCode::LOG_SOFTMAX || softmax.outputs.at(0) != model->output) {
@@ -520,7 +747,22 @@ bool CenterLogits(LoweredModel* model) {
 
 QuantizeResult QuantizeModel(const LoweredModel& unfolded, const RangeMap& ranges,
                              const QuantizeOptions& options) {
-  return Quantizer(unfolded, ranges, options).Run();
+  QuantizeOptions current = options;
+  // Each pass can only raise CONCAT scales; a raised scale changes the
+  // input scale of later GEMMs, so a few passes may be needed.
+  for (int pass = 0; pass < 8; ++pass) {
+    QuantizeResult result = Quantizer(unfolded, ranges, current).Run();
+    bool raised = false;
+    for (const auto& [name, scale] : result.concat_min_scale_needed) {
+      double& floor = current.concat_min_scale[name];
+      if (scale > floor) {
+        floor = scale;
+        raised = true;
+      }
+    }
+    if (!raised) return result;
+  }
+  throw ConvertError("int8: CONCAT scales did not settle within the qc8 requantization limit");
 }
 
 }  // namespace diffpool::converter

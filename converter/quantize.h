@@ -14,16 +14,19 @@
 //   * QUANTIZE after the fp32 input features, DEQUANTIZE before a VALUES
 //     (regression) output; SOFTMAX / LOG_SOFTMAX read int8, write fp32; S
 //     and the pooled adjacency stay fp32;
-//   * CONCAT: the three CHANNEL_AFFINE outputs it joins get the CONCAT's
-//     own (calibrated) quantization, as the runtime requires;
+//   * CONCAT: the tensors it joins (CHANNEL_AFFINE outputs, or GEMM outputs
+//     after FoldChannelAffines) get the CONCAT's own (calibrated)
+//     quantization, as the runtime requires;
 //   * READOUT (MEAN) keeps its input's quantization;
 //   * DIFF_POOL: Z and H int8 (H with its own range), or, with
 //     float_pooling, Z dequantized, H pooled in fp32 and quantized after.
 // A GEMM output scale is raised, if needed, so that every requantization
 // scale in_scale * w_scale[c] / out_scale stays below 255 (XNNPACK's qc8
 // limit, checked by the verifier); such tensors are counted in the result.
-// Throws ConvertError for a model outside these rules (a gated_bias, a
-// DIFF_POOL z_scale, normalize, SUM aggregation) or a missing range.
+//   * a GRAPH_CONV gated_bias becomes INT32 at the bias's scale; DIFF_POOL's
+//     z_scale / z_shift stay fp32 (the int8 kernel applies them in fp32).
+// Throws ConvertError for a model outside these rules (normalize, SUM
+// aggregation) or a missing range.
 #ifndef DIFFPOOL_CONVERTER_QUANTIZE_H_
 #define DIFFPOOL_CONVERTER_QUANTIZE_H_
 
@@ -57,6 +60,9 @@ struct QuantizeOptions {
   bool integer_affine = false;
   // ... where that scale is at most this many times the output's own.
   double integer_affine_max_coarsening = 2.0;
+  // CONCAT output -> smallest scale it may take (QuantizeModel raises it so
+  // that a GEMM writing into the CONCAT stays within the qc8 limit).
+  std::map<std::string, double> concat_min_scale;
 };
 
 struct QuantizeResult {
@@ -66,6 +72,9 @@ struct QuantizeResult {
   // The names whose range was used, in op order (a CHANNEL_AFFINE feeding a
   // CONCAT uses the CONCAT's range, not its own).
   std::vector<std::string> used_ranges;
+  // CONCAT output -> the scale a GEMM writing into it needed (internal to
+  // QuantizeModel's passes).
+  std::map<std::string, double> concat_min_scale_needed;
 };
 
 // Per-tensor activation quantization of [min, max] (widened to contain 0).
@@ -91,6 +100,23 @@ QuantizeResult QuantizeModel(const LoweredModel& unfolded, const RangeMap& range
 // |g|) and the CHANNEL_AFFINE keeps sign(g) and b. The ReLU output is then
 // quantized in BatchNorm units. Returns how many affines were rewritten.
 int32_t MoveBatchNormScales(LoweredModel* unfolded);
+
+// Exact rewrite of the unfolded model (after MoveBatchNormScales): every
+// CHANNEL_AFFINE x = r * scale + shift whose readers can absorb it is removed
+// and its affine folded into them, as the fp32 lowering folds BatchNorm:
+//   * GRAPH_CONV (MEAN): scale into the columns of W_rel and W_root,
+//     W_root shift into the bias, W_rel shift into a gated_bias (the
+//     aggregate of a row with no neighbours is 0, not the shift:
+//     mean(r * s + b) = mean(r) * s + min(deg, 1) * b);
+//   * LINEAR: scale into the columns of W, W shift into the bias;
+//   * DIFF_POOL's Z: z_scale / z_shift (S^T (Z s + b) = (S^T Z) s + colsum(S) b);
+//   * CONCAT: the concatenation carries the joined affine (identity for
+//     inputs without one) to its readers; READOUT MEAN carries it to the
+//     LINEARs that read the graph vector.
+// An affine with any other reader (or a reader that already has a gated_bias,
+// z_scale or normalize) stays. The int8 graph then has one requantization
+// per GEMM instead of two. Returns how many affines were removed.
+int32_t FoldChannelAffines(LoweredModel* unfolded);
 
 // Exact rewrite for classification: log_softmax(W x + b) is unchanged when
 // the same vector is subtracted from every row of W (and the same number

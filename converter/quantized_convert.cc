@@ -168,6 +168,8 @@ std::vector<uint8_t> BuildInt8ModelFile(const ModelConfig& config, const TensorM
   LoweredModel unfolded = Lower(config, weights, lowering);
   if (int8.move_batchnorm_scales) MoveBatchNormScales(&unfolded);
   if (int8.center_logits) CenterLogits(&unfolded);
+  const bool fold = int8.fold_batchnorm && !int8.integer_affine;
+  if (fold) FoldChannelAffines(&unfolded);
   *report = ConvertReport();
   report->warnings = config.warnings;
   std::vector<const GraphRecord*> embedded;
@@ -198,7 +200,9 @@ std::vector<uint8_t> BuildInt8ModelFile(const ModelConfig& config, const TensorM
   writer.omit_tensor_names = options.omit_tensor_names;
   writer.properties = options.properties;
   writer.properties.emplace_back("variant", "pyg_dense_sage");
-  writer.properties.emplace_back("batchnorm", "explicit CHANNEL_AFFINE ops (int8)");
+  writer.properties.emplace_back(
+      "batchnorm", fold ? "folded into the int8 GEMMs (gated_bias) and DIFF_POOL (z_scale, z_shift)"
+                        : "explicit CHANNEL_AFFINE ops (int8)");
   if (!config.dataset.empty()) writer.properties.emplace_back("dataset", config.dataset);
   writer.properties.emplace_back(
       "quantization",

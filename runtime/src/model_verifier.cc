@@ -455,14 +455,33 @@ class Verifier {
                                                 inputs->Get(in::kConvBias), cout,
                                                 has_root ? 2 * cin : cin));
         // A bad gated_bias index makes the file invalid whatever its types.
-        DIFFPOOL_RETURN_IF_ERROR(Constant(op, inputs->Get(in::kConvGatedBias), 0, cout, true));
+        // int8: INT32 at the bias's scale (runtime version 3).
+        const int32_t gated = inputs->Get(in::kConvGatedBias);
+        DIFFPOOL_RETURN_IF_ERROR(
+            Constant(op, gated, 0, cout, true,
+                     Type(x) == fb::DataType::INT8 ? fb::DataType::INT32 : fb::DataType::FLOAT32));
         if (Type(x) != fb::DataType::INT8) return Status::kOk;
-        if (inputs->Get(in::kConvGatedBias) != -1 ||
-            (options != nullptr &&
-             (options->normalize() || options->aggregation() != fb::Aggregation::MEAN))) {
-          SetMessage(message_, "op %d: int8 GRAPH_CONV supports MEAN aggregation without "
-                     "gated_bias or normalize", op);
+        if (options != nullptr &&
+            (options->normalize() || options->aggregation() != fb::Aggregation::MEAN)) {
+          SetMessage(message_,
+                     "op %d: int8 GRAPH_CONV supports MEAN aggregation without "
+                     "normalize",
+                     op);
           return Status::kModelUnsupported;
+        }
+        if (gated != -1) {
+          // The runtime adds gated_bias to the bias of its int8 GEMM.
+          const int32_t bias = inputs->Get(in::kConvBias);
+          const auto* g = reinterpret_cast<const int32_t*>(ConstantBytes(model_, Tensor(gated)));
+          const auto* b =
+              bias == -1 ? nullptr
+                         : reinterpret_cast<const int32_t*>(ConstantBytes(model_, Tensor(bias)));
+          for (int32_t c = 0; c < cout; ++c) {
+            const int64_t sum = static_cast<int64_t>(b == nullptr ? 0 : b[c]) + g[c];
+            if (sum < INT32_MIN || sum > INT32_MAX) {
+              return Fail("op %d: int8 bias + gated_bias overflows int32 on channel %d", op, c);
+            }
+          }
         }
         return CheckQc8Gemm(op, x, y, inputs->Get(in::kConvWeights),
                             options != nullptr && options->activation() == fb::Activation::RELU);

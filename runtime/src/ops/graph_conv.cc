@@ -2,8 +2,14 @@
 // The aggregate, the node's own row and the BatchNorm gate column (min(deg,
 // 1), carrying the folded shift) are laid side by side so the whole
 // convolution is a single XNNPACK GEMM with the ReLU fused as its clamp.
-// int8: the same layout without the gate (the verifier refuses gated_bias);
-// the aggregate keeps X's quantization, so the GEMM input has one scale.
+// int8: the same layout without the gate column; the aggregate keeps X's
+// quantization, so the GEMM input has one scale. An int8 gated_bias (INT32,
+// scale x_scale * w_scale[c] like the bias) is added to the bias of the
+// XNNPACK operator, which is right for every row whose gate min(deg, 1) is 1;
+// the few rows with a gate below 1 (isolated nodes, light clusters) are then
+// recomputed by a scalar int8 GEMM row with gate * gated_bias, requantized as
+// XNNPACK's qc8 does (float(acc) * scale, round to nearest even, + zero
+// point, clamp).
 // GCN aggregation (fp32 only) needs one float per row of scratch for
 // 1 / sqrt(degree), after the GEMM input.
 #include <cmath>
@@ -11,6 +17,7 @@
 
 #include "kernels/normalization_kernels.h"
 #include "kernels/quantized_kernels.h"
+#include "message.h"
 #include "ops/ops.h"
 #include "ops/parallel.h"
 
@@ -34,10 +41,11 @@ ConvShape Shape(const fb::Model* model, const fb::Operator* op) {
   s.normalize = options != nullptr && options->normalize();
   s.relu = options != nullptr && options->activation() == fb::Activation::RELU;
   s.int8 = model->tensors()->Get(s.x)->type() == fb::DataType::INT8;
-  const bool gated = op->inputs()->Get(in::kConvGatedBias) >= 0;
+  s.gated_bias = op->inputs()->Get(in::kConvGatedBias);
+  const bool gate_column = s.gated_bias >= 0 && !s.int8;
   const int32_t base = s.has_root ? 2 * s.cin : s.cin;
-  s.gate_column = gated ? base : -1;
-  s.k = gated ? base + 1 : base;
+  s.gate_column = gate_column ? base : -1;
+  s.k = gate_column ? base + 1 : base;
   return s;
 }
 
@@ -67,13 +75,17 @@ size_t GraphConvScratchBytes(const fb::Model* model, const fb::Operator* op, Row
 
 size_t GraphConvInitScratchBytes(const fb::Model* model, const fb::Operator* op) {
   const ConvShape s = Shape(model, op);
+  // int8 gated: bias + gated_bias for the XNNPACK operator.
+  if (s.int8) return s.gated_bias < 0 ? 0 : static_cast<size_t>(s.cout) * sizeof(int32_t);
   return s.gate_column < 0 ? 0 : static_cast<size_t>(s.cout) * s.k * sizeof(float);
 }
 
 size_t GraphConvBackendBytes(const fb::Model* model, const fb::Operator* op) {
   const ConvShape s = Shape(model, op);
-  return s.int8 ? XnnQc8FullyConnectedBytesBound(s.k, s.cout)
-                : XnnFullyConnectedBytesBound(s.k, s.cout);
+  if (!s.int8) return XnnFullyConnectedBytesBound(s.k, s.cout);
+  const size_t gate =
+      s.gated_bias < 0 ? 0 : static_cast<size_t>(s.cout) * sizeof(float) + kArenaBlockOverhead;
+  return XnnQc8FullyConnectedBytesBound(s.k, s.cout) + gate;
 }
 
 Status PrepareGraphConv(const PrepareContext& context, const fb::Operator* op, OpState* state) {
@@ -84,11 +96,28 @@ Status PrepareGraphConv(const PrepareContext& context, const fb::Operator* op, O
   if (s.int8) {
     const QuantParams x = context.Quant(s.x), y = context.Quant(s.y);
     const int8_t out_min = s.relu ? ClampToInt8(y.zero_point) : -128;
+    const auto* bias = static_cast<const int32_t*>(context.ConstantRaw(s.bias));
+    if (s.gated_bias >= 0) {
+      // The verifier checked that bias + gated_bias fits int32.
+      const auto* gated = static_cast<const int32_t*>(context.ConstantRaw(s.gated_bias));
+      auto* combined = reinterpret_cast<int32_t*>(context.init_scratch);
+      for (int32_t o = 0; o < s.cout; ++o) combined[o] = (bias ? bias[o] : 0) + gated[o];
+      bias = combined;
+      auto* requantization = static_cast<float*>(
+          ArenaAllocate(context.xnn_arena, static_cast<size_t>(s.cout) * sizeof(float)));
+      if (requantization == nullptr) {
+        return DIFFPOOL_FAIL(context.message, Status::kArenaTooSmall,
+                             "GRAPH_CONV int8 gate table: arena too small");
+      }
+      const float* w_scale = context.ChannelScales(s.weights);
+      for (int32_t o = 0; o < s.cout; ++o) requantization[o] = x.scale * w_scale[o] / y.scale;
+      state->gate_requantization = requantization;
+    }
     const xnn_status status = CreateQc8FullyConnected(
         s.k, s.cout, static_cast<int8_t>(x.zero_point), x.scale, context.ChannelScales(s.weights),
-        static_cast<const int8_t*>(context.ConstantRaw(s.weights)),
-        static_cast<const int32_t*>(context.ConstantRaw(s.bias)), static_cast<int8_t>(y.zero_point),
-        y.scale, out_min, 127, &state->gemm, static_cast<size_t>(context.Stride(s.y)));
+        static_cast<const int8_t*>(context.ConstantRaw(s.weights)), bias,
+        static_cast<int8_t>(y.zero_point), y.scale, out_min, 127, &state->gemm,
+        static_cast<size_t>(context.Stride(s.y)));
     return FromXnnStatus(status, *context.xnn_arena, "GRAPH_CONV int8 create", context.message);
   }
   const float* weights = context.Constant(s.weights);
@@ -112,6 +141,59 @@ Status PrepareGraphConv(const PrepareContext& context, const fb::Operator* op, O
 }
 
 namespace {
+
+// One output row of the int8 GEMM with bias + gate * gated_bias, requantized
+// like XNNPACK's qc8 operator (see the top of this file).
+void GatedRowInt8(const RunContext& context, const ConvShape& s, const OpState& state,
+                  const int8_t* input, float gate, int8_t* out) {
+  const QuantParams x = context.Quant(s.x), y = context.Quant(s.y);
+  const auto* weights =
+      reinterpret_cast<const int8_t*>(ConstantBytes(context.model, context.tensor(s.weights)));
+  const auto* bias =
+      s.bias < 0
+          ? nullptr
+          : reinterpret_cast<const int32_t*>(ConstantBytes(context.model, context.tensor(s.bias)));
+  const auto* gated =
+      reinterpret_cast<const int32_t*>(ConstantBytes(context.model, context.tensor(s.gated_bias)));
+  const float out_min = s.relu ? static_cast<float>(ClampToInt8(y.zero_point)) : -128.0f;
+  for (int32_t o = 0; o < s.cout; ++o) {
+    const int8_t* w = weights + static_cast<size_t>(o) * s.k;
+    int32_t acc = bias == nullptr ? 0 : bias[o];
+    for (int32_t j = 0; j < s.k; ++j) acc += (input[j] - x.zero_point) * w[j];
+    const float real = static_cast<float>(acc) + gate * static_cast<float>(gated[o]);
+    float q =
+        std::nearbyint(real * state.gate_requantization[o]) + static_cast<float>(y.zero_point);
+    q = q < out_min ? out_min : (q > 127.0f ? 127.0f : q);
+    out[o] = static_cast<int8_t>(q);
+  }
+}
+
+// Rows whose gate min(deg, 1) is below 1, recomputed after the GEMM.
+void FixGatedRowsInt8(const RunContext& context, const ConvShape& s, const OpState& state,
+                      const int8_t* gemm_input) {
+  int8_t* y = context.DataInt8(s.y);
+  const size_t y_stride = static_cast<size_t>(context.Stride(s.y));
+  if (s.adjacency < 0) {
+    const int32_t rows = context.Rows(s.x);
+    for (int32_t i = 0; i < rows; ++i) {
+      if (context.graph.row_begin[i + 1] != context.graph.row_begin[i]) continue;
+      GatedRowInt8(context, s, state, gemm_input + static_cast<size_t>(i) * s.k, 0.0f,
+                   y + i * y_stride);
+    }
+    return;
+  }
+  // deg = the row sum of the dense adjacency, summed in the fp32 kernels' order.
+  const int32_t k = context.Cols(s.adjacency);
+  const float* a = context.Data(s.adjacency);
+  const size_t rows = static_cast<size_t>(context.counts.graphs) * k;
+  for (size_t i = 0; i < rows; ++i) {
+    const float* ai = a + i * k;
+    float degree = 0.0f;
+    for (int32_t j = 0; j < k; ++j) degree += ai[j];
+    if (degree >= 1.0f) continue;
+    GatedRowInt8(context, s, state, gemm_input + i * s.k, degree, y + i * y_stride);
+  }
+}
 
 Status EvalInt8(const RunContext& context, int32_t index, const ConvShape& s,
                 const OpState& state) {
@@ -147,10 +229,12 @@ Status EvalInt8(const RunContext& context, int32_t index, const ConvShape& s,
                             s.cin, gemm_input + begin * s.k + s.cin, s.k);
     });
   }
-  return RunQc8FullyConnected(state.gemm, rows, gemm_input, context.DataInt8(s.y),
-                              context.threadpool) == xnn_status_success
-             ? Status::kOk
-             : Status::kBackendFailed;
+  if (RunQc8FullyConnected(state.gemm, rows, gemm_input, context.DataInt8(s.y),
+                           context.threadpool) != xnn_status_success) {
+    return Status::kBackendFailed;
+  }
+  if (s.gated_bias >= 0) FixGatedRowsInt8(context, s, state, gemm_input);
+  return Status::kOk;
 }
 
 }  // namespace

@@ -23,7 +23,8 @@ struct ConvShape {
   int32_t x = -1, adjacency = -1, y = -1, weights = -1, bias = -1;
   int32_t cin = 0, cout = 0;
   int32_t k = 0;             // GEMM input width
-  int32_t gate_column = -1;  // -1 if no gated bias
+  int32_t gate_column = -1;  // fp32: -1 if no gated bias
+  int32_t gated_bias = -1;   // the gated_bias tensor, -1 if none
   bool has_root = false, mean = false, gcn = false, normalize = false, relu = false, int8 = false;
 };
 
@@ -34,6 +35,9 @@ struct OpState {
   // scratch (same x, adjacency and aggregation; interpreter.cc).
   bool input_staged = false;
   ConvShape conv;  // GRAPH_CONV
+  // int8 GRAPH_CONV with a gated_bias: x_scale * w_scale[c] / y_scale per
+  // output channel (init arena), for the rows whose gate is below 1.
+  const float* gate_requantization = nullptr;
   // int8 CHANNEL_AFFINE, tables in the init arena (cols each): the integer
   // form's negate and constant, else the float form's multiplier and offset.
   const int16_t* affine_table = nullptr;

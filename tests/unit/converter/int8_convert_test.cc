@@ -15,6 +15,7 @@
 #include "converter/ir_evaluator.h"
 #include "converter/lowering.h"
 #include "converter/model_writer.h"
+#include "converter/quantize.h"
 #include "converter/quantized_convert.h"
 #include "converter/runtime_check.h"
 #include "diffpool_model_generated.h"
@@ -262,6 +263,122 @@ TEST_CASE("integer affines: the GEMM output takes its BatchNorm's scale" *
     CHECK(shared == int8.integer_affines);
     CHECK(int8.on_calibration.argmax_agreement >= 27);
   }
+}
+
+TEST_CASE(
+    "folded BatchNorms: gated int8 GRAPH_CONVs, right for isolated nodes and light "
+    "clusters" *
+    doctest::skip(kNoRuntime)) {
+  const ModelConfig config = testing::SmallConfig({3, 2});
+  std::mt19937_64 rng(51);
+  const TensorMap state = testing::RandomStateDict(config, rng);
+  // Graphs without edges: every node has gate min(deg, 1) = 0, and so has
+  // every cluster (the pooled adjacency is 0), so every row of a gated conv
+  // goes through the runtime's gate correction; then sparse graphs.
+  for (double p : {0.0, 0.15}) {
+    CAPTURE(p);
+    LoadedGraphs calibration{GraphSet(), "random"};
+    calibration.set.num_features = config.num_features;
+    for (int32_t i = 0; i < 30; ++i) {
+      calibration.set.graphs.push_back(
+          testing::RandomGraph(1 + i % config.max_nodes, config.num_features, p, false, rng));
+    }
+    // Test vectors with the float64 outputs of the fp32 lowering: the
+    // converter checks the folded int8 topology against them.
+    GraphSet tests;
+    tests.num_features = config.num_features;
+    const LoweredModel fp32 = Lower(config, state);
+    for (size_t i = 0; i < 4; ++i) {
+      tests.graphs.push_back(calibration.set.graphs[i * 7]);
+      tests.graphs.back().expected = EvaluateLowered(fp32, tests.graphs.back()).output;
+    }
+    Int8Options int8_options;
+    int8_options.search = false;
+    int8_options.fold_batchnorm = true;
+    ConvertReport report;
+    Int8Report int8;
+    const std::vector<uint8_t> bytes = BuildInt8ModelFile(
+        config, state, &tests, calibration, nullptr, BuildOptions(), int8_options, &report, &int8);
+    const RuntimeCheck check = CheckWithRuntime(bytes);
+    INFO(check.detail);
+    CHECK(check.ok);
+    CHECK(report.graphs_checked == 4);
+    CHECK(report.max_abs_diff_float64 < 1e-9);  // the folded topology is exact
+    const fb::Model* root = fb::GetModel(bytes.data());
+    CHECK(root->min_runtime_version() == kInt8GatedBiasMinRuntimeVersion);
+    int32_t gated = 0;
+    for (const fb::Operator* op : *root->operators()) {
+      CHECK(op->opcode() != fb::OpCode::CHANNEL_AFFINE);
+      if (op->opcode() == fb::OpCode::GRAPH_CONV && op->inputs()->Get(4) >= 0) {
+        CHECK(root->tensors()->Get(op->inputs()->Get(4))->type() == fb::DataType::INT32);
+        ++gated;
+      }
+    }
+    CHECK(gated == 2 * 5);  // conv2 and conv3 of the 5 blocks
+    // min/max ranges over these graphs clip nothing: every int8 tensor is
+    // within a few steps of fp32 (a gated bias applied to a row with no
+    // neighbours would be off by |W_rel shift|, far more).
+    for (const LayerError& layer : int8.on_calibration.layers) {
+      CAPTURE(layer.name);
+      if (!layer.int8 || layer.name.find("conv") == std::string::npos) continue;
+      CHECK(layer.mean_abs <= 0.05 * layer.reference_rms + 2 * layer.scale);
+    }
+    CHECK(int8.on_calibration.argmax_agreement >= 27);
+  }
+  // The default (--explicit-batchnorm) keeps the CHANNEL_AFFINEs and runtime
+  // version 1.
+  LoadedGraphs calibration{RandomGraphs(config, 20, 52), "random"};
+  Int8Options explicit_options;
+  explicit_options.search = false;
+  ConvertReport report;
+  Int8Report int8;
+  const std::vector<uint8_t> bytes =
+      BuildInt8ModelFile(config, state, nullptr, calibration, nullptr, BuildOptions(),
+                         explicit_options, &report, &int8);
+  CHECK(CheckWithRuntime(bytes).ok);
+  const fb::Model* root = fb::GetModel(bytes.data());
+  CHECK(root->min_runtime_version() == 1u);
+  int32_t affines = 0;
+  for (const fb::Operator* op : *root->operators()) {
+    affines += op->opcode() == fb::OpCode::CHANNEL_AFFINE;
+  }
+  CHECK(affines == 3 * 5);
+}
+
+TEST_CASE("the runtime refuses an int8 gated_bias that is not INT32 or overflows with the bias" *
+          doctest::skip(kNoRuntime)) {
+  const ModelConfig config = testing::SmallConfig({2});
+  std::mt19937_64 rng(61);
+  LoweringOptions lowering;
+  lowering.fold_batchnorm = false;
+  LoweredModel unfolded = Lower(config, testing::RandomStateDict(config, rng), lowering);
+  MoveBatchNormScales(&unfolded);
+  FoldChannelAffines(&unfolded);
+  RangeMap ranges;
+  for (const LoweredTensor& t : unfolded.tensors) {
+    if (!t.constant) ranges[t.name] = {-2.0, 3.0};
+  }
+  const LoweredModel good = QuantizeModel(unfolded, ranges).model;
+  const RuntimeCheck ok = CheckWithRuntime(SerializeModel(good, config, WriterOptions()));
+  INFO(ok.detail);
+  REQUIRE(ok.ok);
+  const LoweredOp* conv = nullptr;
+  for (const LoweredOp& op : good.ops) {
+    if (op.opcode == fb::OpCode::GRAPH_CONV && op.inputs.at(4) >= 0) conv = &op;
+  }
+  REQUIRE(conv != nullptr);
+  LoweredModel overflow = good;
+  overflow.tensors.at(conv->inputs[3]).data.at(0) = 2147483647.0;
+  overflow.tensors.at(conv->inputs[4]).data.at(0) = 1.0;
+  const RuntimeCheck refused = CheckWithRuntime(SerializeModel(overflow, config, WriterOptions()));
+  CHECK_FALSE(refused.ok);
+  CHECK(refused.detail.find("bias + gated_bias overflows int32") != std::string::npos);
+  LoweredModel float_gate = good;
+  float_gate.tensors.at(conv->inputs[4]).type = fb::DataType::FLOAT32;
+  const RuntimeCheck wrong_type =
+      CheckWithRuntime(SerializeModel(float_gate, config, WriterOptions()));
+  CHECK_FALSE(wrong_type.ok);
+  CHECK(wrong_type.detail.find("expected INT32") != std::string::npos);
 }
 
 TEST_CASE("normalize: true is refused for int8" * doctest::skip(kNoRuntime)) {
