@@ -59,6 +59,15 @@ void IntegerAffineInt8(const int8_t* x, int32_t rows, int32_t cols, const int16_
                        const int16_t* constant, int8_t* y, size_t x_stride = 0,
                        size_t y_stride = 0);
 
+// One output row of an int8 (qc8) GEMM with a gated bias, requantized as
+// XNNPACK's qc8 operator does: acc = bias[o] + sum_j (x[j] - x_zp) w[o][j]
+// (int32), y[o] = clamp(round(float(acc) + gate * gated[o]) * requantization[o])
+// + y_zp, y_min, 127); round to nearest even before adding the zero point.
+// w is cout x k row-major; bias may be null.
+void GatedGemmRowInt8(const int8_t* x, int32_t k, int32_t x_zero_point, const int8_t* w,
+                      int32_t cout, const int32_t* bias, const int32_t* gated, float gate,
+                      const float* requantization, int32_t y_zero_point, int32_t y_min, int8_t* y);
+
 // Mean or max over rows, keeping the quantization.
 void ReadoutRowsInt8(const int8_t* x, int32_t rows, int32_t c, int32_t zero_point, Readout mode,
                      int8_t* y);

@@ -155,17 +155,9 @@ void GatedRowInt8(const RunContext& context, const ConvShape& s, const OpState& 
           : reinterpret_cast<const int32_t*>(ConstantBytes(context.model, context.tensor(s.bias)));
   const auto* gated =
       reinterpret_cast<const int32_t*>(ConstantBytes(context.model, context.tensor(s.gated_bias)));
-  const float out_min = s.relu ? static_cast<float>(ClampToInt8(y.zero_point)) : -128.0f;
-  for (int32_t o = 0; o < s.cout; ++o) {
-    const int8_t* w = weights + static_cast<size_t>(o) * s.k;
-    int32_t acc = bias == nullptr ? 0 : bias[o];
-    for (int32_t j = 0; j < s.k; ++j) acc += (input[j] - x.zero_point) * w[j];
-    const float real = static_cast<float>(acc) + gate * static_cast<float>(gated[o]);
-    float q =
-        std::nearbyint(real * state.gate_requantization[o]) + static_cast<float>(y.zero_point);
-    q = q < out_min ? out_min : (q > 127.0f ? 127.0f : q);
-    out[o] = static_cast<int8_t>(q);
-  }
+  kernels::GatedGemmRowInt8(input, s.k, x.zero_point, weights, s.cout, bias, gated, gate,
+                            state.gate_requantization, y.zero_point,
+                            s.relu ? ClampToInt8(y.zero_point) : -128, out);
 }
 
 // Rows whose gate min(deg, 1) is below 1, recomputed after the GEMM.

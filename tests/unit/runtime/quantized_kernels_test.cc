@@ -81,6 +81,70 @@ TEST_CASE("qc8 fully connected matches the integer reference within one step") {
   Qc8FullyConnectedTester().rows(13).input_channels(29).output_channels(11).relu(true).Test();
 }
 
+TEST_CASE("gated int8 GEMM row: XNNPACK's qc8 result at gate 0 and 1, the reference between") {
+  // The runtime's int8 GRAPH_CONV with a gated_bias: XNNPACK with bias +
+  // gated_bias for rows whose gate is 1, GatedGemmRowInt8 for the others.
+  std::mt19937 rng(77);
+  std::uniform_int_distribution<int> q(-128, 127);
+  for (bool relu : {false, true}) {
+    const int32_t cin = 37, cout = 19;
+    const int32_t x_zp = -128 + static_cast<int32_t>(rng() % 20), y_zp = q(rng) / 2;
+    const float x_scale = 0.013f, y_scale = 0.21f;
+    std::vector<int8_t> x(cin + XNN_EXTRA_BYTES), w(cout * cin);
+    std::vector<float> w_scale(cout), requantization(cout);
+    std::vector<int32_t> bias(cout), gated(cout), combined(cout);
+    for (auto& v : x) v = static_cast<int8_t>(q(rng));
+    for (auto& v : w) v = static_cast<int8_t>(q(rng));
+    for (int32_t o = 0; o < cout; ++o) {
+      w_scale[o] = 0.002f + 0.001f * static_cast<float>(o);
+      requantization[o] = x_scale * w_scale[o] / y_scale;
+      bias[o] = q(rng) * 50;
+      gated[o] = q(rng) * 300;
+      combined[o] = bias[o] + gated[o];
+    }
+    const int8_t out_min = relu ? static_cast<int8_t>(y_zp) : -128;
+    REQUIRE(InitializeXnnpack(nullptr) == Status::kOk);
+    for (float gate : {0.0f, 0.37f, 1.0f}) {
+      CAPTURE(relu);
+      CAPTURE(gate);
+      std::vector<int8_t> got(cout);
+      kernels::GatedGemmRowInt8(x.data(), cin, x_zp, w.data(), cout, bias.data(), gated.data(),
+                                gate, requantization.data(), y_zp, out_min, got.data());
+      for (int32_t o = 0; o < cout; ++o) {
+        int64_t acc = bias[o];
+        for (int32_t i = 0; i < cin; ++i) acc += (x[i] - x_zp) * w[o * cin + i];
+        const double real = (static_cast<double>(acc) + gate * gated[o]) * requantization[o];
+        const double expected =
+            std::min(127.0, std::max(static_cast<double>(out_min), std::nearbyint(real) + y_zp));
+        CHECK(std::fabs(got[o] - expected) <= 1.0);
+      }
+      if (gate != 0.0f && gate != 1.0f) continue;
+      // XNNPACK with the bias the runtime gives it for that gate.
+      std::vector<uint8_t> arena(XnnQc8FullyConnectedBytesBound(cin, cout));
+      ArenaBump bump;
+      bump.begin = bump.cursor = arena.data();
+      bump.end = arena.data() + arena.size();
+      xnn_operator_t op = nullptr;
+      {
+        ScopedXnnArena scope(&bump);
+        REQUIRE(CreateQc8FullyConnected(
+                    cin, cout, static_cast<int8_t>(x_zp), x_scale, w_scale.data(), w.data(),
+                    gate == 1.0f ? combined.data() : bias.data(), static_cast<int8_t>(y_zp),
+                    y_scale, out_min, 127, &op) == xnn_status_success);
+      }
+      std::vector<int8_t> xnn(cout);
+      REQUIRE(RunQc8FullyConnected(op, 1, x.data(), xnn.data(), nullptr) == xnn_status_success);
+      xnn_delete_operator(op);
+      int32_t equal = 0;
+      for (int32_t o = 0; o < cout; ++o) {
+        CHECK(std::abs(got[o] - xnn[o]) <= 1);
+        equal += got[o] == xnn[o];
+      }
+      CHECK(equal >= cout - 1);  // the same requantization but for a rare tie
+    }
+  }
+}
+
 TEST_CASE("the qc8 arena bound holds") {
   REQUIRE(InitializeXnnpack(nullptr) == Status::kOk);
   for (int32_t cin : {1, 7, 33, 129, 385}) {
