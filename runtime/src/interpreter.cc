@@ -12,6 +12,7 @@
 #include "model_internal.h"
 #include "ops/ops.h"
 #include "ops/parallel.h"
+#include "packed_edges.h"
 #include "xnn_backend.h"
 
 namespace diffpool {
@@ -40,6 +41,8 @@ struct Interpreter::State {
   int32_t* row_begin = nullptr;       // CSR of the input graph
   int32_t* sources = nullptr;
   int32_t* cursor = nullptr;
+  int32_t* test_edges = nullptr;      // RunSelfTest: src then dst, capacity each
+  int32_t test_edge_capacity = 0;     // the most edges of a packed test graph
   uint8_t* region = nullptr;
 };
 
@@ -326,6 +329,8 @@ struct Layout {
   size_t state = 0, requests = 0, offsets = 0, order = 0, ops = 0, strides = 0, column = 0;
   size_t shared = 0;
   size_t row_begin = 0, sources = 0, cursor = 0, node_offsets = 0, edge_offsets = 0;
+  size_t test_edges = 0;
+  int32_t test_edge_capacity = 0;
   size_t region = 0, region_bytes = 0;
   size_t backend = 0, backend_bytes = 0, total = 0;
 };
@@ -347,11 +352,32 @@ class LayoutBuilder {
   size_t cursor_ = 0;
 };
 
+// The most edges of a test graph stored as TestGraph.edges_packed (0 if
+// none): RunSelfTest decodes them into arena space of 2 x this many int32.
+// The verifier has decoded every one at Load.
+int32_t MaxPackedTestEdges(const fb::Model* model) {
+  const fb::TestVectors* tv = model->test_vectors();
+  if (tv == nullptr || tv->graphs() == nullptr) return 0;
+  int32_t most = 0;
+  for (const fb::TestGraph* graph : *tv->graphs()) {
+    const auto* packed = graph->edges_packed();
+    int32_t edges = 0;
+    if (packed != nullptr &&
+        DecodePackedEdges(packed->data(), packed->size(), graph->num_nodes(), nullptr, nullptr, 0,
+                          &edges) == nullptr &&
+        edges > most) {
+      most = edges;
+    }
+  }
+  return most;
+}
+
 // Lays out everything but the planned region, whose size comes from `plan`.
 bool LayoutFixedPart(const fb::Model* model, const Limits& limits, Layout* layout,
                      LayoutBuilder* builder) {
   const size_t buffers = model->tensors()->size() + model->operators()->size();
   size_t interpreter_end;
+  layout->test_edge_capacity = MaxPackedTestEdges(model);
   return builder->Add(1, sizeof(Interpreter), &interpreter_end) &&
          builder->Add(1, kStateSlotBytes, &layout->state) &&
          builder->Add(buffers, sizeof(BufferRequest), &layout->requests) &&
@@ -370,7 +396,9 @@ bool LayoutFixedPart(const fb::Model* model, const Limits& limits, Layout* layou
          builder->Add(static_cast<size_t>(limits.max_batch_graphs) + 1, sizeof(int32_t),
                       &layout->node_offsets) &&
          builder->Add(static_cast<size_t>(limits.max_batch_graphs) + 1, sizeof(int32_t),
-                      &layout->edge_offsets);
+                      &layout->edge_offsets) &&
+         builder->Add(2 * static_cast<size_t>(layout->test_edge_capacity), sizeof(int32_t),
+                      &layout->test_edges);
 }
 
 bool LayoutVariablePart(const fb::Model* model, size_t plan_bytes, Layout* layout,
@@ -525,6 +553,8 @@ Status Interpreter::Create(const Model& model, const InterpreterOptions& options
   state->cursor = reinterpret_cast<int32_t*>(base + layout.cursor);
   state->node_offsets = reinterpret_cast<int32_t*>(base + layout.node_offsets);
   state->edge_offsets = reinterpret_cast<int32_t*>(base + layout.edge_offsets);
+  state->test_edges = reinterpret_cast<int32_t*>(base + layout.test_edges);
+  state->test_edge_capacity = layout.test_edge_capacity;
   state->region = base + layout.region;
 
   ArenaBump bump;
@@ -931,9 +961,26 @@ Status RunSelfTest(Interpreter* interpreter, SelfTestReport* report, Message* me
     } else {
       graph.features = test->features()->data();
     }
-    graph.num_edges = test->edge_src() == nullptr ? 0 : static_cast<int32_t>(test->edge_src()->size());
-    graph.edge_src = graph.num_edges > 0 ? test->edge_src()->data() : nullptr;
-    graph.edge_dst = graph.num_edges > 0 ? test->edge_dst()->data() : nullptr;
+    if (const auto* packed = test->edges_packed()) {
+      // Varint edge lists (verified at Load) decode into the arena space
+      // Create reserved for the largest one: no allocation.
+      Interpreter::State* s = interpreter->state_;
+      int32_t* src = s->test_edges;
+      int32_t* dst = src + s->test_edge_capacity;
+      if (const char* error = DecodePackedEdges(packed->data(), packed->size(), test->num_nodes(),
+                                                src, dst, s->test_edge_capacity,
+                                                &graph.num_edges)) {
+        return DIFFPOOL_FAIL(message, Status::kModelInvalid, "test graph %u: edges_packed: %s", g,
+                             error);
+      }
+      graph.edge_src = graph.num_edges > 0 ? src : nullptr;
+      graph.edge_dst = graph.num_edges > 0 ? dst : nullptr;
+    } else {
+      graph.num_edges =
+          test->edge_src() == nullptr ? 0 : static_cast<int32_t>(test->edge_src()->size());
+      graph.edge_src = graph.num_edges > 0 ? test->edge_src()->data() : nullptr;
+      graph.edge_dst = graph.num_edges > 0 ? test->edge_dst()->data() : nullptr;
+    }
     const float* result = nullptr;
     const Status status = interpreter->Compute(&graph, 1, &result);
     if (status != Status::kOk) {

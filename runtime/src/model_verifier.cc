@@ -8,6 +8,7 @@
 #include "diffpool/model.h"
 #include "message.h"
 #include "model_internal.h"
+#include "packed_edges.h"
 
 namespace diffpool {
 namespace {
@@ -689,6 +690,22 @@ class Verifier {
       }
       const auto* src = graph->edge_src();
       const auto* dst = graph->edge_dst();
+      if (const auto* packed = graph->edges_packed()) {
+        if (src != nullptr || dst != nullptr) {
+          return Fail("test graph %u: needs exactly one of edge_src/edge_dst and edges_packed", g);
+        }
+        if (model_->min_runtime_version() < 4) {
+          return Fail("test graph %u: edges_packed needs min_runtime_version 4, the file says %u",
+                      g, model_->min_runtime_version());
+        }
+        int32_t edges = 0;
+        size_t at = 0;
+        if (const char* error = DecodePackedEdges(packed->data(), packed->size(), n, nullptr,
+                                                  nullptr, 0, &edges, &at)) {
+          return Fail("test graph %u: edges_packed: %s at byte %zu of %u", g, error, at,
+                      packed->size());
+        }
+      }
       const uint32_t edges_src = src == nullptr ? 0 : src->size();
       const uint32_t edges_dst = dst == nullptr ? 0 : dst->size();
       if (edges_src != edges_dst) {

@@ -73,10 +73,14 @@ std::vector<uint8_t> ModelBuilder::Finish(int32_t output, fb::OutputKind kind,
   std::vector<flatbuffers::Offset<fb::TestGraph>> graphs;
   for (const auto& g : test_graphs_) {
     const bool bits = !g.feature_bits.empty();
+    const bool edges = !g.packed_edges || !g.src.empty();
     graphs.push_back(fb::CreateTestGraphDirect(
-        b, g.num_nodes, g.features.empty() ? nullptr : &g.features, &g.src, &g.dst,
-        &g.expected, bits ? &g.feature_bits : nullptr));
+        b, g.num_nodes, g.features.empty() ? nullptr : &g.features, edges ? &g.src : nullptr,
+        edges ? &g.dst : nullptr, &g.expected, bits ? &g.feature_bits : nullptr,
+        g.packed_edges ? &g.edges_packed : nullptr));
+    if (min_runtime_version == 0 && g.packed_edges) min_runtime_version = 4;
   }
+  if (min_runtime_version == 0) min_runtime_version = 1;
   auto vectors = test_graphs_.empty() ? 0 : fb::CreateTestVectorsDirect(b, 1e-4f, &graphs);
   flatbuffers::Offset<fb::MoleculeSpec> molecule = 0;
   if (!molecule_spec_.empty()) {
@@ -98,7 +102,8 @@ std::vector<uint8_t> ModelBuilder::Finish(int32_t output, fb::OutputKind kind,
 }
 
 std::vector<uint8_t> BuildAllOpsModel(uint32_t seed, int32_t max_nodes, fb::ReadoutMode readout,
-                                      const std::vector<ModelBuilder::TestGraph>& test_graphs) {
+                                      const std::vector<ModelBuilder::TestGraph>& test_graphs,
+                                      uint32_t min_runtime_version) {
   using fb::OpCode;
   using fb::RowDomain;
   std::mt19937 rng(seed);
@@ -139,7 +144,7 @@ std::vector<uint8_t> BuildAllOpsModel(uint32_t seed, int32_t max_nodes, fb::Read
   const int32_t out = m.Activation(RowDomain::GRAPH, 2, 0, "log_probs");
   m.AddOp({OpCode::LOG_SOFTMAX, {out_logits}, {out}});
   for (const auto& g : test_graphs) m.AddTestGraph(g);
-  return m.Finish(out);
+  return m.Finish(out, fb::OutputKind::LOG_PROBABILITIES, min_runtime_version);
 }
 
 }  // namespace diffpool::testing

@@ -47,6 +47,10 @@ class ModelBuilder {
     // Non-empty: written as TestGraph.features_bits. Empty `features` are
     // left out of the file (both or neither: malformed, for the verifier).
     std::vector<uint8_t> feature_bits;
+    // Set: `edges_packed` is written as TestGraph.edges_packed, and src / dst
+    // only if non-empty (both forms: malformed, for the verifier).
+    bool packed_edges = false;
+    std::vector<uint8_t> edges_packed;
   };
   void AddTestGraph(const TestGraph& graph) { test_graphs_.push_back(graph); }
 
@@ -60,8 +64,9 @@ class ModelBuilder {
   void SetMoleculeSpec(std::vector<AtomFeature> blocks) { molecule_spec_ = std::move(blocks); }
 
   // Serializes; `output` is the GRAPH tensor holding the result.
+  // min_runtime_version 0: 1, or 4 when a test graph has packed edges.
   std::vector<uint8_t> Finish(int32_t output, fb::OutputKind kind = fb::OutputKind::LOG_PROBABILITIES,
-                              uint32_t min_runtime_version = 1);
+                              uint32_t min_runtime_version = 0);
 
  private:
   struct TensorSpec {
@@ -89,7 +94,8 @@ class ModelBuilder {
 // build can be embedded as `test_graphs` in the next.
 std::vector<uint8_t> BuildAllOpsModel(uint32_t seed, int32_t max_nodes = 12,
                                       fb::ReadoutMode readout = fb::ReadoutMode::MEAN,
-                                      const std::vector<ModelBuilder::TestGraph>& test_graphs = {});
+                                      const std::vector<ModelBuilder::TestGraph>& test_graphs = {},
+                                      uint32_t min_runtime_version = 0);
 
 }  // namespace diffpool::testing
 

@@ -21,8 +21,10 @@ struct Model;
 // Version of this runtime; models whose min_runtime_version exceeds it are
 // refused with kModelUnsupportedVersion. Version 2 reads test vectors whose
 // features are stored as bits (TestGraph.features_bits); version 3 runs int8
-// GRAPH_CONVs with a gated_bias (BatchNorms folded out of int8 models).
-constexpr uint32_t kRuntimeVersion = 3;
+// GRAPH_CONVs with a gated_bias (BatchNorms folded out of int8 models);
+// version 4 reads test vector edge lists stored as varints
+// (TestGraph.edges_packed).
+constexpr uint32_t kRuntimeVersion = 4;
 // Newest schema_version this runtime knows.
 constexpr uint32_t kSchemaVersion = 1;
 

@@ -3,6 +3,7 @@
 // after a failure, arena accounting, assignments, self-test.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <string>
@@ -254,6 +255,127 @@ TEST_CASE("self-test decodes bit-packed test features; the verifier checks their
   TestInterpreter none(BuildAllOpsModel(9, 8, fb::ReadoutMode::MEAN, neither));
   CHECK(none.status() == Status::kModelInvalid);
   CHECK(std::string(none.message()).find("exactly one of") != std::string::npos);
+}
+
+// TestGraph.edges_packed as the schema specifies it, written independently
+// of the converter: sorted by (src, dst); per node its out-degree, then
+// zigzag(first dst - node) and the gaps between destinations, LEB128 varints.
+void PutVarint(uint32_t v, std::vector<uint8_t>* out) {
+  for (; v >= 0x80; v >>= 7) out->push_back(static_cast<uint8_t>(v | 0x80));
+  out->push_back(static_cast<uint8_t>(v));
+}
+std::vector<uint8_t> PackEdges(int32_t n, const std::vector<int32_t>& src,
+                               const std::vector<int32_t>& dst) {
+  std::vector<std::pair<int32_t, int32_t>> edges;
+  for (size_t e = 0; e < src.size(); ++e) edges.emplace_back(src[e], dst[e]);
+  std::sort(edges.begin(), edges.end());
+  std::vector<uint8_t> out;
+  size_t e = 0;
+  for (int32_t u = 0; u < n; ++u) {
+    size_t end = e;
+    while (end < edges.size() && edges[end].first == u) ++end;
+    PutVarint(static_cast<uint32_t>(end - e), &out);
+    for (size_t k = e; k < end; ++k) {
+      const int32_t d = k == e ? edges[k].second - u : edges[k].second - edges[k - 1].second;
+      PutVarint(k == e ? (d >= 0 ? 2u * d : 2u * static_cast<uint32_t>(-d) - 1u)
+                       : static_cast<uint32_t>(d),
+                &out);
+    }
+    e = end;
+  }
+  return out;
+}
+
+TEST_CASE("self-test decodes varint test edges into reserved arena; the verifier checks them") {
+  const auto plain = BuildAllOpsModel(9, 8);
+  TestInterpreter reference(plain);
+  REQUIRE(reference.status() == Status::kOk);
+  std::vector<testing::ModelBuilder::TestGraph> dense, packed;
+  size_t most_edges = 0;
+  for (int32_t n : {1, 5, 8}) {
+    GraphData g = RandomGraph(n, 3, 0.6, 40 + n);
+    if (n == 8) {  // a duplicate edge and a self loop: gap 0, zigzag 0
+      g.src.push_back(g.src.empty() ? 0 : g.src[0]);
+      g.dst.push_back(g.dst.empty() ? 1 : g.dst[0]);
+      g.src.push_back(7), g.dst.push_back(7);
+    }
+    most_edges = std::max(most_edges, g.src.size());
+    const std::vector<double> expected = EvaluateReference(reference.model().root(), g);
+    dense.push_back(
+        {n, g.features, g.src, g.dst, std::vector<float>(expected.begin(), expected.end())});
+    testing::ModelBuilder::TestGraph p = dense.back();
+    p.src.clear(), p.dst.clear();
+    p.packed_edges = true;
+    p.edges_packed = PackEdges(n, g.src, g.dst);
+    packed.push_back(p);
+  }
+  REQUIRE(most_edges > 20);
+  // 8 nodes, several edges per node: smaller than two int32 per edge.
+  CHECK(packed[2].edges_packed.size() < dense[2].src.size() * 2);
+  const auto with_dense_bytes = BuildAllOpsModel(9, 8, fb::ReadoutMode::MEAN, dense);
+  const auto with_packed_bytes = BuildAllOpsModel(9, 8, fb::ReadoutMode::MEAN, packed);
+  TestInterpreter with_dense(with_dense_bytes);
+  TestInterpreter with_packed(with_packed_bytes);
+  REQUIRE(with_dense.status() == Status::kOk);
+  REQUIRE_MESSAGE(with_packed.status() == Status::kOk, with_packed.message());
+  CHECK(with_packed.model().root()->min_runtime_version() == 4);
+  SelfTestReport dense_report, packed_report;
+  CHECK(RunSelfTest(with_dense.get(), &dense_report) == Status::kOk);
+  Message message;
+  CHECK_MESSAGE(RunSelfTest(with_packed.get(), &packed_report, &message) == Status::kOk,
+                message.text);
+  CHECK(packed_report.graphs_checked == 3);
+  CHECK(packed_report.max_abs_diff <= 1e-5f);
+  // Decode space is reserved only for models with packed edges: 2 int32 each.
+  size_t dense_arena = 0, packed_arena = 0;
+  REQUIRE(Interpreter::ArenaBytes(with_dense.model(), InterpreterOptions(), &dense_arena) ==
+          Status::kOk);
+  REQUIRE(Interpreter::ArenaBytes(with_packed.model(), InterpreterOptions(), &packed_arena) ==
+          Status::kOk);
+  CHECK(packed_arena >= dense_arena + 2 * sizeof(int32_t) * most_edges);
+  // A wrong expected value is still caught (the edges really are used).
+  std::vector<testing::ModelBuilder::TestGraph> wrong = packed;
+  wrong[2].edges_packed = PackEdges(8, {}, {});  // same nodes, no edges
+  TestInterpreter no_edges(BuildAllOpsModel(9, 8, fb::ReadoutMode::MEAN, wrong));
+  REQUIRE(no_edges.status() == Status::kOk);
+  SelfTestReport wrong_report;
+  CHECK(RunSelfTest(no_edges.get(), &wrong_report) == Status::kSelfTestMismatch);
+
+  struct Case {
+    const char* what;
+    std::function<void(testing::ModelBuilder::TestGraph*)> spoil;
+    const char* message;
+  };
+  const std::vector<Case> cases = {
+      {"truncated varint", [](auto* g) { g->edges_packed.back() |= 0x80; }, "truncated varint"},
+      {"trailing byte", [](auto* g) { g->edges_packed.push_back(0); }, "bytes after the last"},
+      {"missing node", [](auto* g) { g->edges_packed.pop_back(); }, "edges_packed"},
+      {"index out of range",
+       [](auto* g) { g->edges_packed = PackEdges(g->num_nodes, {0}, {g->num_nodes}); },
+       "destination outside"},
+      {"negative index", [](auto* g) { g->edges_packed = {1, 3, 0, 0, 0, 0}; },
+       "destination outside"},  // node 0: zigzag 3 = -2
+      {"degree past the data", [](auto* g) { g->edges_packed = {0x7f, 0, 0, 0, 0}; },
+       "out-degree exceeds"},
+      {"varint over 32 bits",
+       [](auto* g) { g->edges_packed = {0xff, 0xff, 0xff, 0xff, 0x1f}; }, "exceeds 32 bits"},
+      {"redundant 0 group", [](auto* g) { g->edges_packed = {0x80, 0x00, 0, 0, 0}; },
+       "redundant"},
+      {"both forms", [](auto* g) { g->src = {0}, g->dst = {1}; }, "exactly one of"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.what);
+    std::vector<testing::ModelBuilder::TestGraph> spoiled = packed;
+    c.spoil(&spoiled[1]);  // 5 nodes
+    TestInterpreter bad(BuildAllOpsModel(9, 8, fb::ReadoutMode::MEAN, spoiled));
+    CHECK(bad.status() == Status::kModelInvalid);
+    CHECK_MESSAGE(std::string(bad.message()).find(c.message) != std::string::npos, bad.message());
+  }
+  // A file that uses edges_packed but claims runtime version 3 would be read
+  // as edgeless by that runtime: refused.
+  TestInterpreter old(BuildAllOpsModel(9, 8, fb::ReadoutMode::MEAN, packed, 3));
+  CHECK(old.status() == Status::kModelInvalid);
+  CHECK(std::string(old.message()).find("min_runtime_version 4") != std::string::npos);
 }
 
 }  // namespace
