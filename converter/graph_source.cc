@@ -10,6 +10,7 @@
 #include "converter/file_io.h"
 #include "converter/smiles_source.h"
 #include "diffpool_model_generated.h"
+#include "runtime/src/packed_edges.h"
 
 namespace diffpool::converter {
 namespace {
@@ -61,6 +62,25 @@ GraphSet ReadTestVectors(const std::string& path, const ModelConfig& config) {
       for (size_t i = 0; i < values; ++i) record.features[i] = (bits->Get(i / 8) >> (i % 8)) & 1;
     } else {
       record.features.assign(test->features()->begin(), test->features()->end());
+    }
+    if (const auto* packed = test->edges_packed()) {
+      int32_t count = 0;
+      size_t at = 0;
+      const char* error = DecodePackedEdges(packed->data(), packed->size(), record.num_nodes,
+                                            nullptr, nullptr, 0, &count, &at);
+      if (error == nullptr && (test->edge_src() != nullptr || test->edge_dst() != nullptr)) {
+        error = "edges_packed together with edge_src / edge_dst";
+      }
+      if (error != nullptr) {
+        throw ConvertError(record.name + ": edges_packed: " + error + " at byte " +
+                           std::to_string(at));
+      }
+      record.edge_src.resize(static_cast<size_t>(count));
+      record.edge_dst.resize(static_cast<size_t>(count));
+      DecodePackedEdges(packed->data(), packed->size(), record.num_nodes, record.edge_src.data(),
+                        record.edge_dst.data(), count, &count);
+      set.graphs.push_back(std::move(record));
+      continue;
     }
     const uint32_t edges = test->edge_src() == nullptr ? 0 : test->edge_src()->size();
     if ((test->edge_dst() == nullptr ? 0 : test->edge_dst()->size()) != edges) {

@@ -193,9 +193,53 @@ std::vector<uint8_t> FeatureBits(const std::vector<double>& features) {
   return bits;
 }
 
+void AppendVarint(uint32_t value, std::vector<uint8_t>* out) {
+  while (value >= 0x80) {
+    out->push_back(static_cast<uint8_t>(value | 0x80));
+    value >>= 7;
+  }
+  out->push_back(static_cast<uint8_t>(value));
+}
+
+// The edge list as TestGraph.edges_packed (schema/diffpool_model.fbs): sorted
+// by (src, dst); per node its out-degree, then zigzag(first dst - node) and
+// the deltas between consecutive destinations, all varints.
+std::vector<uint8_t> PackEdges(const GraphRecord& graph) {
+  std::vector<std::pair<int32_t, int32_t>> edges(graph.edge_src.size());
+  for (size_t e = 0; e < edges.size(); ++e) {
+    edges[e] = {graph.edge_src[e], graph.edge_dst.at(e)};
+    if (edges[e].first < 0 || edges[e].first >= graph.num_nodes || edges[e].second < 0 ||
+        edges[e].second >= graph.num_nodes) {
+      throw ConvertError("test graph \"" + graph.name + "\": edge " + std::to_string(e) +
+                         " outside the graph");
+    }
+  }
+  std::sort(edges.begin(), edges.end());
+  std::vector<uint8_t> out;
+  size_t e = 0;
+  for (int32_t u = 0; u < graph.num_nodes; ++u) {
+    size_t end = e;
+    while (end < edges.size() && edges[end].first == u) ++end;
+    AppendVarint(static_cast<uint32_t>(end - e), &out);
+    for (size_t k = e; k < end; ++k) {
+      const int32_t v = edges[k].second;
+      if (k == e) {
+        const int32_t delta = v - u;
+        AppendVarint((static_cast<uint32_t>(delta) << 1) ^ static_cast<uint32_t>(delta >> 31), &out);
+      } else {
+        AppendVarint(static_cast<uint32_t>(v - edges[k - 1].second), &out);
+      }
+    }
+    e = end;
+  }
+  return out;
+}
+
 Offset<fb::TestVectors> WriteTestVectors(FlatBufferBuilder& fbb, const ModelConfig& config,
-                                         const WriterOptions& options, bool* uses_bits) {
+                                         const WriterOptions& options, bool* uses_bits,
+                                         bool* uses_packed_edges) {
   *uses_bits = false;
+  *uses_packed_edges = false;
   if (options.test_graphs.empty()) return 0;
   std::vector<Offset<fb::TestGraph>> graphs;
   for (const GraphRecord* graph : options.test_graphs) {
@@ -205,18 +249,21 @@ Offset<fb::TestVectors> WriteTestVectors(FlatBufferBuilder& fbb, const ModelConf
       throw ConvertError(what + " does not match the model's feature or output width");
     }
     const std::vector<float> expected = ToFloat32(graph->expected, what + ".expected");
+    if (graph->edge_src.size() != graph->edge_dst.size()) {
+      throw ConvertError(what + ": edge_src and edge_dst differ in length");
+    }
     const std::vector<uint8_t> bits =
         options.dense_test_features ? std::vector<uint8_t>() : FeatureBits(graph->features);
-    if (!bits.empty()) {
-      *uses_bits = true;
-      graphs.push_back(fb::CreateTestGraphDirect(fbb, graph->num_nodes, /*features=*/nullptr,
-                                                 &graph->edge_src, &graph->edge_dst, &expected,
-                                                 &bits));
-    } else {
-      const std::vector<float> features = ToFloat32(graph->features, what + ".x");
-      graphs.push_back(fb::CreateTestGraphDirect(fbb, graph->num_nodes, &features, &graph->edge_src,
-                                                 &graph->edge_dst, &expected));
-    }
+    std::vector<float> features;
+    if (bits.empty()) features = ToFloat32(graph->features, what + ".x");
+    *uses_bits = *uses_bits || !bits.empty();
+    const bool packed = !options.dense_test_features;
+    *uses_packed_edges = *uses_packed_edges || packed;
+    const std::vector<uint8_t> edges = packed ? PackEdges(*graph) : std::vector<uint8_t>();
+    graphs.push_back(fb::CreateTestGraphDirect(
+        fbb, graph->num_nodes, bits.empty() ? &features : nullptr,
+        packed ? nullptr : &graph->edge_src, packed ? nullptr : &graph->edge_dst, &expected,
+        bits.empty() ? nullptr : &bits, packed ? &edges : nullptr));
   }
   return fb::CreateTestVectorsDirect(fbb, options.tolerance, &graphs);
 }
@@ -262,10 +309,14 @@ std::vector<uint8_t> SerializeModel(const LoweredModel& model, const ModelConfig
     levels.push_back(fb::CreateLevel(fbb, level.clusters, level.assignment));
   }
   const Offset<fb::Metadata> metadata = WriteMetadata(fbb, config, options);
-  bool uses_bits = false;
-  const Offset<fb::TestVectors> test_vectors = WriteTestVectors(fbb, config, options, &uses_bits);
+  bool uses_bits = false, uses_packed_edges = false;
+  const Offset<fb::TestVectors> test_vectors =
+      WriteTestVectors(fbb, config, options, &uses_bits, &uses_packed_edges);
   uint32_t min_runtime_version =
       uses_bits ? kFeatureBitsMinRuntimeVersion : kWrittenMinRuntimeVersion;
+  if (uses_packed_edges) {
+    min_runtime_version = std::max(min_runtime_version, kPackedEdgesMinRuntimeVersion);
+  }
   for (const LoweredOp& op : model.ops) {
     if (op.opcode == fb::OpCode::GRAPH_CONV && op.inputs.size() > 4 && op.inputs[4] >= 0 &&
         model.tensors.at(op.inputs[0]).type == fb::DataType::INT8) {

@@ -1,6 +1,7 @@
 // Serializes a LoweredModel into a .dpm FlatBuffer (schema/diffpool_model.fbs,
-// file identifier "DPM1", schema_version 1, min_runtime_version 1, or 2 when
-// test vector features are written as bits).
+// file identifier "DPM1", schema_version 1, min_runtime_version 1, 2 when
+// test vector features are written as bits, 4 when test vector edges are
+// written as varints (the default with test vectors), 3 for folded int8).
 //
 // FLOAT32 constants are rounded from float64 to float32 here, once (INT8 /
 // INT32 constants must hold integers in range; INT8 tensors carry their
@@ -29,6 +30,8 @@ constexpr uint32_t kWrittenMinRuntimeVersion = 1;
 constexpr uint32_t kFeatureBitsMinRuntimeVersion = 2;
 // Runtime version that runs an int8 GRAPH_CONV with a gated_bias.
 constexpr uint32_t kInt8GatedBiasMinRuntimeVersion = 3;
+// Runtime version that reads TestGraph.edges_packed.
+constexpr uint32_t kPackedEdgesMinRuntimeVersion = 4;
 constexpr char kProducerName[] = "diffpool-convert";
 // Alignment of every Buffer's data within the file: the schema's force_align
 // (FLATBUFFERS_MAX_ALIGNMENT), applied explicitly since flatc does not
@@ -46,8 +49,9 @@ struct WriterOptions {
   std::vector<const GraphRecord*> test_graphs;
   float tolerance = 1e-4f;
   // Test graphs whose features are all 0 or 1 are written as
-  // TestGraph.features_bits (and the file then needs runtime version 2)
-  // unless this is set.
+  // TestGraph.features_bits (runtime version 2) and every test graph's edges
+  // as TestGraph.edges_packed (runtime version 4) unless this is set; then
+  // features are float32 and edges int32 (--dense-test-vectors).
   bool dense_test_features = false;
   // Tensor.name left out (absent) for every tensor.
   bool omit_tensor_names = false;

@@ -82,6 +82,7 @@ def breakdown(path: str) -> "OrderedDict[str, int]":
                                   vector_bytes(g.get("features_bits"), 1) +
                                   vector_bytes(g.get("edge_src"), 4) +
                                   vector_bytes(g.get("edge_dst"), 4) +
+                                  vector_bytes(g.get("edges_packed"), 1) +
                                   vector_bytes(g.get("expected"), 4))
     meta = model.get("metadata") or {}
     meta_bytes = 0

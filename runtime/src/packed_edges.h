@@ -12,8 +12,7 @@ namespace diffpool {
 
 // Reads one varint (unsigned LEB128, at most 5 bytes, < 2^32, no redundant
 // final 0 group) at data[*at]; advances *at. Returns an error text or null.
-inline const char* ReadPackedVarint(const uint8_t* data, size_t size, size_t* at,
-                                    uint32_t* value) {
+inline const char* ReadPackedVarint(const uint8_t* data, size_t size, size_t* at, uint32_t* value) {
   uint32_t v = 0;
   for (int i = 0; i < 5; ++i) {
     if (*at >= size) return "truncated varint";
@@ -54,7 +53,8 @@ inline const char* DecodePackedEdges(const uint8_t* data, size_t size, int32_t n
       if ((error = ReadPackedVarint(data, size, &at, &z)) != nullptr) break;
       int64_t v;
       if (k == 0) {
-        const int64_t delta = (z & 1u) ? -static_cast<int64_t>(z >> 1) - 1 : static_cast<int64_t>(z >> 1);
+        const int64_t delta =
+            (z & 1u) ? -static_cast<int64_t>(z >> 1) - 1 : static_cast<int64_t>(z >> 1);
         v = u + delta;
       } else {
         v = previous + z;

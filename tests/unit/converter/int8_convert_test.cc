@@ -297,8 +297,11 @@ TEST_CASE(
     int8_options.fold_batchnorm = true;
     ConvertReport report;
     Int8Report int8;
+    // Dense test vectors (runtime version 1): what remains is the gated bias's 3.
+    BuildOptions dense;
+    dense.dense_test_features = true;
     const std::vector<uint8_t> bytes = BuildInt8ModelFile(
-        config, state, &tests, calibration, nullptr, BuildOptions(), int8_options, &report, &int8);
+        config, state, &tests, calibration, nullptr, dense, int8_options, &report, &int8);
     const RuntimeCheck check = CheckWithRuntime(bytes);
     INFO(check.detail);
     CHECK(check.ok);

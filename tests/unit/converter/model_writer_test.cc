@@ -20,6 +20,7 @@
 #include "converter/runtime_check.h"
 #include "converter/sha256.h"
 #include "diffpool_model_generated.h"
+#include "runtime/src/packed_edges.h"
 #include "unit/converter/test_checkpoint.h"
 #include "unit/converter/unfolded_reference.h"
 
@@ -91,7 +92,7 @@ TEST_CASE("the file verifies, carries DPM1 and its versions") {
   CHECK(fb::ModelBufferHasIdentifier(file.data()));
   CHECK(Verifies(file.data(), file.size()));
   CHECK(file.root()->schema_version() == 1);
-  CHECK(file.root()->min_runtime_version() == 1);
+  CHECK(file.root()->min_runtime_version() == 4);  // test vector edges as varints
   CHECK(report.file_bytes == bytes.size());
   CHECK(report.ops == static_cast<int32_t>(f.lowered.ops.size()));
   CHECK(report.parameters == f.lowered.NumParameters());
@@ -209,7 +210,7 @@ TEST_CASE("metadata records task, names, input spec, producer and properties") {
                        ConvertError);
 }
 
-TEST_CASE("test vectors: 0/1 features as bits (runtime version 2), unless dense is asked for") {
+TEST_CASE("test vectors: 0/1 features as bits, edges as varints (runtime version 4), unless dense") {
   Fixture f;
   std::mt19937_64 rng(8);
   for (GraphRecord& g : f.graphs.graphs) {  // one-hot rows, as TU tags give
@@ -224,7 +225,7 @@ TEST_CASE("test vectors: 0/1 features as bits (runtime version 2), unless dense 
   const std::vector<uint8_t> bytes = f.Build(BuildOptions(), &report);
   AlignedFile file(bytes);
   CHECK(Verifies(file.data(), file.size()));
-  CHECK(file.root()->min_runtime_version() == 2);
+  CHECK(file.root()->min_runtime_version() == 4);
   const fb::TestVectors* tv = file.root()->test_vectors();
   REQUIRE(tv != nullptr);
   REQUIRE(tv->graphs()->size() == 3);
@@ -256,7 +257,50 @@ TEST_CASE("test vectors: 0/1 features as bits (runtime version 2), unless dense 
   const fb::TestGraph* d = dense_file.root()->test_vectors()->graphs()->Get(2);
   CHECK(d->features_bits() == nullptr);
   REQUIRE(d->features()->size() == want.features.size());
+  CHECK(d->edges_packed() == nullptr);
+  REQUIRE(d->edge_src() != nullptr);
+  CHECK(d->edge_src()->size() == want.edge_src.size());
   CHECK(dense_bytes.size() > bytes.size());
+}
+
+TEST_CASE("test vectors: edges_packed round trip (sorted multiset of the edges)") {
+  Fixture f;
+  ConvertReport report;
+  const std::vector<uint8_t> bytes = f.Build(BuildOptions(), &report);
+  AlignedFile file(bytes);
+  REQUIRE(Verifies(file.data(), file.size()));
+  CHECK(file.root()->min_runtime_version() == 4);
+  const fb::TestVectors* tv = file.root()->test_vectors();
+  REQUIRE(tv != nullptr);
+  size_t total_edges = 0;
+  for (uint32_t i = 0; i < tv->graphs()->size(); ++i) {
+    CAPTURE(i);
+    const GraphRecord& want = f.graphs.graphs[i];
+    const fb::TestGraph* g = tv->graphs()->Get(i);
+    CHECK(g->edge_src() == nullptr);
+    CHECK(g->edge_dst() == nullptr);
+    REQUIRE(g->edges_packed() != nullptr);
+    std::vector<int32_t> src(want.edge_src.size() + 1), dst(src.size());
+    int32_t count = -1;
+    REQUIRE(DecodePackedEdges(g->edges_packed()->data(), g->edges_packed()->size(),
+                              g->num_nodes(), src.data(), dst.data(),
+                              static_cast<int64_t>(src.size()), &count) == nullptr);
+    REQUIRE(count == static_cast<int32_t>(want.edge_src.size()));
+    std::vector<std::pair<int32_t, int32_t>> got, expected;
+    for (int32_t e = 0; e < count; ++e) got.emplace_back(src[e], dst[e]);
+    for (size_t e = 0; e < want.edge_src.size(); ++e) {
+      expected.emplace_back(want.edge_src[e], want.edge_dst[e]);
+    }
+    std::sort(expected.begin(), expected.end());
+    CHECK(got == expected);  // written sorted by (src, dst)
+    total_edges += want.edge_src.size();
+  }
+  REQUIRE(total_edges > 0);
+  if (RuntimeCheckAvailable()) {  // the runtime decodes them: its self-test passes
+    const RuntimeCheck check = CheckWithRuntime(bytes);
+    CHECK_MESSAGE(check.ok, check.detail);
+    CHECK(check.max_abs_diff <= 1e-4f);
+  }
 }
 
 TEST_CASE("without tensor names the file is smaller, verifies and runs") {
@@ -282,6 +326,7 @@ TEST_CASE("test vectors: graphs with expected that fit max_nodes, as float32") {
   Fixture f;
   BuildOptions options;
   options.tolerance = 2e-4;
+  options.dense_test_features = true;  // edges as int32, in the graphs' order
   ConvertReport report;
   AlignedFile file(f.Build(options, &report));
   // 5 graphs: one has 10 > max_nodes 9 nodes, one has no expected.
