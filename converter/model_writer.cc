@@ -225,7 +225,8 @@ std::vector<uint8_t> PackEdges(const GraphRecord& graph) {
       const int32_t v = edges[k].second;
       if (k == e) {
         const int32_t delta = v - u;
-        AppendVarint((static_cast<uint32_t>(delta) << 1) ^ static_cast<uint32_t>(delta >> 31), &out);
+        AppendVarint((static_cast<uint32_t>(delta) << 1) ^ static_cast<uint32_t>(delta >> 31),
+                     &out);
       } else {
         AppendVarint(static_cast<uint32_t>(v - edges[k - 1].second), &out);
       }

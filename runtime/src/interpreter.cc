@@ -41,8 +41,8 @@ struct Interpreter::State {
   int32_t* row_begin = nullptr;       // CSR of the input graph
   int32_t* sources = nullptr;
   int32_t* cursor = nullptr;
-  int32_t* test_edges = nullptr;      // RunSelfTest: src then dst, capacity each
-  int32_t test_edge_capacity = 0;     // the most edges of a packed test graph
+  int32_t* test_edges = nullptr;   // RunSelfTest: src then dst, capacity each
+  int32_t test_edge_capacity = 0;  // the most edges of a packed test graph
   uint8_t* region = nullptr;
 };
 
@@ -967,9 +967,9 @@ Status RunSelfTest(Interpreter* interpreter, SelfTestReport* report, Message* me
       Interpreter::State* s = interpreter->state_;
       int32_t* src = s->test_edges;
       int32_t* dst = src + s->test_edge_capacity;
-      if (const char* error = DecodePackedEdges(packed->data(), packed->size(), test->num_nodes(),
-                                                src, dst, s->test_edge_capacity,
-                                                &graph.num_edges)) {
+      if (const char* error =
+              DecodePackedEdges(packed->data(), packed->size(), test->num_nodes(), src, dst,
+                                s->test_edge_capacity, &graph.num_edges)) {
         return DIFFPOOL_FAIL(message, Status::kModelInvalid, "test graph %u: edges_packed: %s", g,
                              error);
       }

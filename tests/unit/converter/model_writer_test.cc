@@ -210,7 +210,8 @@ TEST_CASE("metadata records task, names, input spec, producer and properties") {
                        ConvertError);
 }
 
-TEST_CASE("test vectors: 0/1 features as bits, edges as varints (runtime version 4), unless dense") {
+TEST_CASE(
+    "test vectors: 0/1 features as bits, edges as varints (runtime version 4), unless dense") {
   Fixture f;
   std::mt19937_64 rng(8);
   for (GraphRecord& g : f.graphs.graphs) {  // one-hot rows, as TU tags give
@@ -282,9 +283,9 @@ TEST_CASE("test vectors: edges_packed round trip (sorted multiset of the edges)"
     REQUIRE(g->edges_packed() != nullptr);
     std::vector<int32_t> src(want.edge_src.size() + 1), dst(src.size());
     int32_t count = -1;
-    REQUIRE(DecodePackedEdges(g->edges_packed()->data(), g->edges_packed()->size(),
-                              g->num_nodes(), src.data(), dst.data(),
-                              static_cast<int64_t>(src.size()), &count) == nullptr);
+    REQUIRE(DecodePackedEdges(g->edges_packed()->data(), g->edges_packed()->size(), g->num_nodes(),
+                              src.data(), dst.data(), static_cast<int64_t>(src.size()),
+                              &count) == nullptr);
     REQUIRE(count == static_cast<int32_t>(want.edge_src.size()));
     std::vector<std::pair<int32_t, int32_t>> got, expected;
     for (int32_t e = 0; e < count; ++e) got.emplace_back(src[e], dst[e]);

@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
-#include <string>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "common/model_builder.h"
@@ -355,11 +355,20 @@ TEST_CASE("self-test decodes varint test edges into reserved arena; the verifier
        "destination outside"},
       {"negative index", [](auto* g) { g->edges_packed = {1, 3, 0, 0, 0, 0}; },
        "destination outside"},  // node 0: zigzag 3 = -2
-      {"degree past the data", [](auto* g) { g->edges_packed = {0x7f, 0, 0, 0, 0}; },
+      {"degree past the data",
+       [](auto* g) {
+         g->edges_packed = {0x7f, 0, 0, 0, 0};
+       },
        "out-degree exceeds"},
       {"varint over 32 bits",
-       [](auto* g) { g->edges_packed = {0xff, 0xff, 0xff, 0xff, 0x1f}; }, "exceeds 32 bits"},
-      {"redundant 0 group", [](auto* g) { g->edges_packed = {0x80, 0x00, 0, 0, 0}; },
+       [](auto* g) {
+         g->edges_packed = {0xff, 0xff, 0xff, 0xff, 0x1f};
+       },
+       "exceeds 32 bits"},
+      {"redundant 0 group",
+       [](auto* g) {
+         g->edges_packed = {0x80, 0x00, 0, 0, 0};
+       },
        "redundant"},
       {"both forms", [](auto* g) { g->src = {0}, g->dst = {1}; }, "exactly one of"},
   };
