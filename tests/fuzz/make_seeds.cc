@@ -399,6 +399,12 @@ void ConverterSeeds(SeedWriter* out, const fs::path& mutag,
   options.max_test_vectors = -1;
   const std::vector<uint8_t> with_vectors = cv::BuildModelFile(config, map, &set, options, &report);
   CheckModel("converted_small_vectors.dpm", with_vectors);
+  // The converter's default: varint edges (TestGraph.edges_packed), so the
+  // model fuzzer starts from them; all_ops_vectors.dpm has int32 edges.
+  const fb::TestGraph* first = fb::GetModel(with_vectors.data())->test_vectors()->graphs()->Get(0);
+  if (first->edges_packed() == nullptr || first->edge_src() != nullptr) {
+    Die("converted_small_vectors.dpm: test vector edges are not edges_packed");
+  }
   out->Write("model", "converted_small_vectors.dpm", with_vectors);
 
   // graph_set/: the head of the real file, and the small model's vectors.
