@@ -90,7 +90,10 @@ constexpr size_t kArenaAlignment = 64;
 
 class Interpreter {
  public:
-  // Bytes of arena that Create() needs for `model` under `options`.
+  // Bytes of arena that Create() needs for `model` under `options` (with,
+  // when the model's test vectors store edges as TestGraph.edges_packed,
+  // 2 int32 per edge of the largest such graph for RunSelfTest to decode
+  // into).
   static Status ArenaBytes(const Model& model, const InterpreterOptions& options, size_t* bytes,
                            Message* message = nullptr);
 
