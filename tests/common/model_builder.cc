@@ -1,6 +1,8 @@
 #include "common/model_builder.h"
 
+#include <algorithm>
 #include <cstring>
+#include <utility>
 
 namespace diffpool::testing {
 
@@ -99,6 +101,35 @@ std::vector<uint8_t> ModelBuilder::Finish(int32_t output, fb::OutputKind kind,
                                      output, kind, &levels, &buffers, vectors);
   b.Finish(model, fb::ModelIdentifier());
   return std::vector<uint8_t>(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());
+}
+
+// TestGraph.edges_packed as the schema specifies it, written independently
+// of the converter: sorted by (src, dst); per node its out-degree, then
+// zigzag(first dst - node) and the gaps between destinations, LEB128 varints.
+static void PutVarint(uint32_t v, std::vector<uint8_t>* out) {
+  for (; v >= 0x80; v >>= 7) out->push_back(static_cast<uint8_t>(v | 0x80));
+  out->push_back(static_cast<uint8_t>(v));
+}
+std::vector<uint8_t> PackTestEdges(int32_t n, const std::vector<int32_t>& src,
+                                   const std::vector<int32_t>& dst) {
+  std::vector<std::pair<int32_t, int32_t>> edges;
+  for (size_t e = 0; e < src.size(); ++e) edges.emplace_back(src[e], dst[e]);
+  std::sort(edges.begin(), edges.end());
+  std::vector<uint8_t> out;
+  size_t e = 0;
+  for (int32_t u = 0; u < n; ++u) {
+    size_t end = e;
+    while (end < edges.size() && edges[end].first == u) ++end;
+    PutVarint(static_cast<uint32_t>(end - e), &out);
+    for (size_t k = e; k < end; ++k) {
+      const int32_t d = k == e ? edges[k].second - u : edges[k].second - edges[k - 1].second;
+      PutVarint(k == e ? (d >= 0 ? 2u * d : 2u * static_cast<uint32_t>(-d) - 1u)
+                       : static_cast<uint32_t>(d),
+                &out);
+    }
+    e = end;
+  }
+  return out;
 }
 
 std::vector<uint8_t> BuildAllOpsModel(uint32_t seed, int32_t max_nodes, fb::ReadoutMode readout,

@@ -92,6 +92,11 @@ class ModelBuilder {
 // READOUT, two LINEAR and LOG_SOFTMAX. Features 3, clusters 2, outputs 2.
 // The same seed gives the same weights, so expected outputs computed from one
 // build can be embedded as `test_graphs` in the next.
+// An edge list as TestGraph.edges_packed, written from the schema's text
+// (independently of the converter's writer).
+std::vector<uint8_t> PackTestEdges(int32_t num_nodes, const std::vector<int32_t>& src,
+                                   const std::vector<int32_t>& dst);
+
 std::vector<uint8_t> BuildAllOpsModel(uint32_t seed, int32_t max_nodes = 12,
                                       fb::ReadoutMode readout = fb::ReadoutMode::MEAN,
                                       const std::vector<ModelBuilder::TestGraph>& test_graphs = {},

@@ -276,6 +276,7 @@ class SiteFinder {
         for (uint32_t j = 0; j < graph->expected()->size(); ++j) {
           Element(p + ".expected[" + std::to_string(j) + "]", graph->expected(), j, K::kFloat);
         }
+        Length(p + ".edges_packed", graph->edges_packed(), 1);
         for (const auto* list : {graph->edge_src(), graph->edge_dst()}) {
           if (list == nullptr || list->size() == 0) continue;
           const std::string name = p + (list == graph->edge_src() ? ".edge_src" : ".edge_dst");
@@ -400,7 +401,20 @@ void StructuralEdits(const std::vector<uint8_t>& file, Tally* tally) {
           Check("version", site.name + " = " + std::to_string(v), Patched(file, site.offset, v),
                 {Status::kModelUnsupportedVersion}, tally);
         }
-        Check("version", site.name + " = 0", Patched<uint32_t>(file, site.offset, 0), {kOk}, tally);
+        {
+          // Varint test edges need runtime version 4: a lower claim is refused.
+          const fb::Model* root = fb::GetModel(file.data());
+          bool packed = false;
+          if (root->test_vectors() != nullptr && root->test_vectors()->graphs() != nullptr) {
+            for (const fb::TestGraph* g : *root->test_vectors()->graphs()) {
+              packed = packed || g->edges_packed() != nullptr;
+            }
+          }
+          for (uint32_t v : {0u, 3u}) {
+            Check("version", site.name + " = " + std::to_string(v),
+                  Patched<uint32_t>(file, site.offset, v), {packed ? kInvalid : kOk}, tally);
+          }
+        }
         break;
       case K::kFloat: {
         const float inf = std::numeric_limits<float>::infinity();
@@ -527,6 +541,17 @@ std::vector<testing::ModelBuilder::TestGraph> Vectors(const std::vector<uint8_t>
   return vectors;
 }
 
+// The same with edges as TestGraph.edges_packed (runtime version 4).
+std::vector<testing::ModelBuilder::TestGraph> Packed(
+    std::vector<testing::ModelBuilder::TestGraph> vectors) {
+  for (auto& g : vectors) {
+    g.edges_packed = testing::PackTestEdges(g.num_nodes, g.src, g.dst);
+    g.packed_edges = true;
+    g.src.clear(), g.dst.clear();
+  }
+  return vectors;
+}
+
 void Report(const Tally& tally) {
   std::string text = "corrupted files: " + std::to_string(tally.files) +
                      ", loaded and ran: " + std::to_string(tally.ran) +
@@ -547,7 +572,9 @@ TEST_CASE("structural edits of every field: out-of-range, inconsistent, huge, no
   const auto two_level = testing::BuildTwoLevelModel(
       5, /*regression=*/true, Vectors(testing::BuildTwoLevelModel(5, true), 7, {6}));
   const auto int8 = testing::BuildInt8Model();
-  for (const auto* file : {&all_ops, &two_level, &int8}) {
+  const auto packed = testing::BuildAllOpsModel(
+      2, 6, fb::ReadoutMode::MEAN, Packed(Vectors(testing::BuildAllOpsModel(2, 6), 3, {2, 5})));
+  for (const auto* file : {&all_ops, &two_level, &int8, &packed}) {
     REQUIRE(SiteFinder(*file).sites().size() > 100);
     StructuralEdits(*file, &tally);
   }
@@ -573,7 +600,12 @@ TEST_CASE("truncation at every offset, bit flips and word stamps over the whole 
       3, 6, fb::ReadoutMode::MAXIMUM,
       Vectors(testing::BuildAllOpsModel(3, 6, fb::ReadoutMode::MAXIMUM), 3, {3}));
   const auto int8 = testing::BuildInt8Model();
-  for (const auto* file : {&all_ops, &int8}) ByteEdits(*file, &tally);
+  // Test vectors with varint edges: flipped bits there must be refused at
+  // Load or decode within the arena space Create reserved.
+  const auto packed = testing::BuildAllOpsModel(
+      3, 6, fb::ReadoutMode::MAXIMUM,
+      Packed(Vectors(testing::BuildAllOpsModel(3, 6, fb::ReadoutMode::MAXIMUM), 3, {3, 6})));
+  for (const auto* file : {&all_ops, &int8, &packed}) ByteEdits(*file, &tally);
   Report(tally);
   CHECK(tally.files >= static_cast<int>(all_ops.size() + int8.size()) * 7);
   CHECK(tally.by_class["truncated"][kMalformed] > 0);

@@ -257,35 +257,6 @@ TEST_CASE("self-test decodes bit-packed test features; the verifier checks their
   CHECK(std::string(none.message()).find("exactly one of") != std::string::npos);
 }
 
-// TestGraph.edges_packed as the schema specifies it, written independently
-// of the converter: sorted by (src, dst); per node its out-degree, then
-// zigzag(first dst - node) and the gaps between destinations, LEB128 varints.
-void PutVarint(uint32_t v, std::vector<uint8_t>* out) {
-  for (; v >= 0x80; v >>= 7) out->push_back(static_cast<uint8_t>(v | 0x80));
-  out->push_back(static_cast<uint8_t>(v));
-}
-std::vector<uint8_t> PackEdges(int32_t n, const std::vector<int32_t>& src,
-                               const std::vector<int32_t>& dst) {
-  std::vector<std::pair<int32_t, int32_t>> edges;
-  for (size_t e = 0; e < src.size(); ++e) edges.emplace_back(src[e], dst[e]);
-  std::sort(edges.begin(), edges.end());
-  std::vector<uint8_t> out;
-  size_t e = 0;
-  for (int32_t u = 0; u < n; ++u) {
-    size_t end = e;
-    while (end < edges.size() && edges[end].first == u) ++end;
-    PutVarint(static_cast<uint32_t>(end - e), &out);
-    for (size_t k = e; k < end; ++k) {
-      const int32_t d = k == e ? edges[k].second - u : edges[k].second - edges[k - 1].second;
-      PutVarint(k == e ? (d >= 0 ? 2u * d : 2u * static_cast<uint32_t>(-d) - 1u)
-                       : static_cast<uint32_t>(d),
-                &out);
-    }
-    e = end;
-  }
-  return out;
-}
-
 TEST_CASE("self-test decodes varint test edges into reserved arena; the verifier checks them") {
   const auto plain = BuildAllOpsModel(9, 8);
   TestInterpreter reference(plain);
@@ -306,7 +277,7 @@ TEST_CASE("self-test decodes varint test edges into reserved arena; the verifier
     testing::ModelBuilder::TestGraph p = dense.back();
     p.src.clear(), p.dst.clear();
     p.packed_edges = true;
-    p.edges_packed = PackEdges(n, g.src, g.dst);
+    p.edges_packed = testing::PackTestEdges(n, g.src, g.dst);
     packed.push_back(p);
   }
   REQUIRE(most_edges > 20);
@@ -335,7 +306,7 @@ TEST_CASE("self-test decodes varint test edges into reserved arena; the verifier
   CHECK(packed_arena >= dense_arena + 2 * sizeof(int32_t) * most_edges);
   // A wrong expected value is still caught (the edges really are used).
   std::vector<testing::ModelBuilder::TestGraph> wrong = packed;
-  wrong[2].edges_packed = PackEdges(8, {}, {});  // same nodes, no edges
+  wrong[2].edges_packed = testing::PackTestEdges(8, {}, {});  // same nodes, no edges
   TestInterpreter no_edges(BuildAllOpsModel(9, 8, fb::ReadoutMode::MEAN, wrong));
   REQUIRE(no_edges.status() == Status::kOk);
   SelfTestReport wrong_report;
@@ -351,7 +322,7 @@ TEST_CASE("self-test decodes varint test edges into reserved arena; the verifier
       {"trailing byte", [](auto* g) { g->edges_packed.push_back(0); }, "bytes after the last"},
       {"missing node", [](auto* g) { g->edges_packed.pop_back(); }, "edges_packed"},
       {"index out of range",
-       [](auto* g) { g->edges_packed = PackEdges(g->num_nodes, {0}, {g->num_nodes}); },
+       [](auto* g) { g->edges_packed = testing::PackTestEdges(g->num_nodes, {0}, {g->num_nodes}); },
        "destination outside"},
       {"negative index", [](auto* g) { g->edges_packed = {1, 3, 0, 0, 0, 0}; },
        "destination outside"},  // node 0: zigzag 3 = -2
