@@ -54,7 +54,11 @@ class Verifier {
  private:
   template <typename... Args>
   Status Fail(const char* format, Args... args) {
-    SetMessage(message_, format, args...);
+    if constexpr (sizeof...(Args) == 0) {
+      SetMessage(message_, "%s", format);  // a plain message is never a format
+    } else {
+      SetMessage(message_, format, args...);
+    }
     return kInvalid;
   }
 

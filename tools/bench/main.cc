@@ -507,10 +507,12 @@ int Main(int argc, char** argv) {
         workers.emplace_back([&, t] {
           Runner r(each[t].interpreter, batch);
           size_t i = static_cast<size_t>(t);
-          while (Seconds(Clock::now() - begin) < o.min_secs) {
+          // At least one batch each: on a loaded machine a thread may first
+          // run after --min-secs, and a zero count would make the ratio inf.
+          do {
             r.Run(batches[i++ % batches.size()]);
             ++calls[t];
-          }
+          } while (Seconds(Clock::now() - begin) < o.min_secs);
         });
       }
       for (std::thread& w : workers) w.join();
