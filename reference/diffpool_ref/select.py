@@ -31,6 +31,20 @@ ever saw. Reported: mean ± population std of those 10 scores, which setting
 each fold picked, and (for information only, never used to choose) every
 setting's own test accuracies.
 
+--retrain R (default 0: the score above) adds the rest of Errica et al.'s
+protocol after the choice: each fold's picked setting is trained R more
+times on that outer fold, run r (1..R) with seed SEED + 1000*r, SEED being
+the setting's own --seed (from its grid options, default 0). Each run trains
+exactly as crossval does: on the fold's training graphs minus a stratified
+validation split that is drawn with the run's seed (so it differs from run
+to run and from the selection run's split), early-stopped on it, scored on
+the fold's test graphs. The fold's score is then the mean of the R test
+accuracies; summary.json keeps every run's numbers and the selection
+model's own test accuracy. Run r of setting NAME trains by crossval into
+OUT/_retrain/run-r/NAME/ over the folds that picked NAME, so --jobs and
+--resume (a finished run is reused) act on it as on the grid. The choice is
+made before anything is retrained and the retrain runs cannot change it.
+
 With --resume every OUT/NAME/fold-K that a previous run completed with the
 same settings is reused (crossval --resume: config.json compared field by
 field) and only the rest is trained; --reuse NAME=DIR first copies DIR's
@@ -61,6 +75,10 @@ from .tu import NUM_FOLDS, load_dataset
 
 SUMMARY_FILE = "summary.json"
 GRID_FILE = "grid.json"
+# --retrain: run r of setting NAME trains into OUT/_retrain/run-r/NAME/fold-K
+# (a setting name cannot start with "_", so no setting folder collides).
+RETRAIN_DIR = "_retrain"
+RETRAIN_SEED_STEP = 1000
 # Options of crossval that the driver sets itself (not allowed in a grid).
 DRIVER_OPTIONS = ("--out", "--folds", "--jobs", "--resume", "--no-progress",
                   "--curves", "--replot", "--help", "-h")
@@ -158,10 +176,13 @@ def load_grid(path: str) -> Dict[str, Any]:
 
 
 def crossval_args(dataset: str, grid: Dict[str, Any], name: str, out: str,
-                  args: argparse.Namespace) -> List[str]:
-    argv = [dataset, *grid["base"], *grid["configs"][name], "--out",
+                  args: argparse.Namespace, folds: Optional[Sequence[int]] = None,
+                  extra: Sequence[str] = ()) -> List[str]:
+    """crossval's command line for setting `name` into OUT/NAME; `extra`
+    options come after the setting's own (so they override them)."""
+    argv = [dataset, *grid["base"], *grid["configs"][name], *extra, "--out",
             os.path.join(out, name), "--jobs", str(args.jobs),
-            "--folds", ",".join(map(str, args.folds))]
+            "--folds", ",".join(map(str, folds or args.folds))]
     if args.resume:
         argv.append("--resume")
     if args.no_progress:
@@ -212,6 +233,15 @@ def validation_nll(row: Dict[str, Any], fold_dir: str, dataset, cv_args) -> floa
     return float(nll)
 
 
+def retrain_seed(seed: int, run: int) -> int:
+    """The seed of retrain run `run` (1..R) of a setting whose grid options
+    train with --seed `seed`: seed + 1000 * run (distinct for distinct runs,
+    never the selection run's own seed)."""
+    if run < 1:
+        raise ValueError(f"retrain runs are numbered from 1, got {run}")
+    return seed + RETRAIN_SEED_STEP * run
+
+
 def copy_reused(source: str, target: str, folds: Sequence[int]) -> List[int]:
     """Copies source/fold-K to target/fold-K for each fold target lacks;
     returns the folds copied."""
@@ -252,8 +282,14 @@ def build_parser() -> argparse.ArgumentParser:
                    metavar="NAME,...",
                    help="use only these settings of the grid (default: all, in grid order)")
     p.add_argument("--only-select", action="store_true",
-                   help="train nothing: select from the folds already in OUT (all must "
+                   help="train nothing: select from the folds (and --retrain runs) already in OUT (all must "
                         "be complete and match the grid)")
+    p.add_argument("--retrain", type=int, default=0, metavar="R",
+                   help="after the choice, train each fold's picked setting R more times "
+                        "on the outer fold (seeds SEED + 1000*r, r = 1..R, SEED = the "
+                        "setting's --seed; each early-stopped on its own seeded validation "
+                        "split) and score the fold by the mean of the R test accuracies "
+                        "(0 = score the model trained during selection)")
     p.add_argument("--no-progress", action="store_true", help="no tqdm progress bars")
     return p
 
@@ -261,6 +297,8 @@ def build_parser() -> argparse.ArgumentParser:
 def run(args: argparse.Namespace, command: str) -> Dict[str, Any]:
     if args.jobs < 1:
         raise ValueError("--jobs must be >= 1")
+    if args.retrain < 0:
+        raise ValueError("--retrain must be >= 0")
     grid = load_grid(args.grid)
     if args.configs:
         unknown = [n for n in args.configs if n not in grid["configs"]]
@@ -326,6 +364,8 @@ def run(args: argparse.Namespace, command: str) -> Dict[str, Any]:
             "cpu_time_s": summary["cpu_time_s"], "wall_time_s": summary["wall_time_s"]}
 
     picked = select_per_fold(results, names)
+    # The choice is made; only now may anything be trained that is scored on test.
+    retrained, retrain_info = retrain_picked(args, grid, parsed, picked, names, dataset)
     per_fold = []
     for fold, name in sorted(picked.items()):
         row = results[name][fold]
@@ -338,6 +378,12 @@ def run(args: argparse.Namespace, command: str) -> Dict[str, Any]:
                                "val_nll": results[n][fold]["val_nll"],
                                "test_accuracy": results[n][fold]["test_accuracy"]}
                            for n in names}})
+        if args.retrain:
+            runs_of_fold = retrained[fold]
+            per_fold[-1].update(
+                selection_test_accuracy=row["test_accuracy"],
+                test_accuracy=float(np.mean([r["test_accuracy"] for r in runs_of_fold])),
+                retrain_runs=runs_of_fold)
     accuracies = [r["test_accuracy"] for r in per_fold]
     mean, std = crossval.mean_std(accuracies)
     seconds = time.perf_counter() - started
@@ -346,7 +392,15 @@ def run(args: argparse.Namespace, command: str) -> Dict[str, Any]:
             "per outer fold: every setting trained on the fold's training graphs minus "
             "its validation split and early-stopped on it; the setting with the best "
             "validation accuracy (ties: lower validation NLL, then grid order) is "
-            "picked; score = its test-fold accuracy. One training run per setting."),
+            "picked; score = its test-fold accuracy. One training run per setting."
+            if not args.retrain else
+            "per outer fold: every setting trained on the fold's training graphs minus "
+            "its validation split and early-stopped on it; the setting with the best "
+            "validation accuracy (ties: lower validation NLL, then grid order) is "
+            f"picked; the picked setting is then trained {args.retrain} more times on "
+            "the outer fold (seeds SEED + 1000*r, each early-stopped on its own seeded "
+            "validation split of the fold's training graphs); score = the mean of "
+            f"those {args.retrain} runs' test-fold accuracies."),
         "grid": grid, "folds": args.folds,
         "test_accuracy_mean": mean, "test_accuracy_std": std,
         "picked": {str(f): n for f, n in sorted(picked.items())},
@@ -354,11 +408,17 @@ def run(args: argparse.Namespace, command: str) -> Dict[str, Any]:
         "per_fold": per_fold, "settings": runs,
         "command": command, "date": date.isoformat(),
         "wall_time_s": round(seconds, 1),
-        "cpu_time_s": round(sum(r["cpu_time_s"] or 0 for r in runs.values()), 1),
+        "cpu_time_s": round(sum(r["cpu_time_s"] or 0 for r in runs.values())
+                            + (retrain_info["cpu_time_s"] if args.retrain else 0), 1),
         "jobs": args.jobs, "cpu": crossval.cpu_model(), "cpu_count": os.cpu_count(),
         "load_average_start": [round(v, 2) for v in load_start],
         "load_average_end": [round(v, 2) for v in os.getloadavg()],
     }
+    if args.retrain:
+        selection = crossval.mean_std([r["selection_test_accuracy"] for r in per_fold])
+        summary.update(retrain=args.retrain, retrain_summary=retrain_info,
+                       selection_test_accuracy_mean=selection[0],
+                       selection_test_accuracy_std=selection[1])
     with open(os.path.join(args.out, SUMMARY_FILE), "w", encoding="utf-8") as f:
         json.dump(summary, f, indent=1)
     width = max(len(n) for n in names)
@@ -370,16 +430,80 @@ def run(args: argparse.Namespace, command: str) -> Dict[str, Any]:
                  for n, c in r["candidates"].items()]
         print(f"fold {r['fold']:2d}: picked {r['picked']:<{width}}  test "
               f"{r['test_accuracy']:.4f}   | " + "  ".join(cells))
+        if args.retrain:
+            print(f"         retrained {args.retrain}x: test " + ", ".join(
+                f"{x['test_accuracy']:.4f} (seed {x['seed']})" for x in r["retrain_runs"])
+                + f"; mean {r['test_accuracy']:.4f} (selection model "
+                f"{r['selection_test_accuracy']:.4f})")
     for n in names:
         print(f"  {n:<{width}}  alone: test {100 * runs[n]['test_accuracy_mean']:.2f} ± "
               f"{100 * runs[n]['test_accuracy_std']:.2f}, picked in "
               f"{summary['pick_counts'][n]} folds")
+    if args.retrain:
+        print(f"{dataset.name}: selection models alone (not the score): test "
+              f"{100 * summary['selection_test_accuracy_mean']:.2f} ± "
+              f"{100 * summary['selection_test_accuracy_std']:.2f}; score = mean of "
+              f"{args.retrain} retrain runs per fold")
     print(f"{dataset.name}: selected-setting test accuracy {100 * mean:.2f} ± {100 * std:.2f} "
           f"(mean ± std over {len(per_fold)} folds; per fold "
           f"{', '.join(f'{100 * a:.1f}' for a in accuracies)}); wall {seconds:.0f} s, "
           f"training CPU {summary['cpu_time_s']:.0f} s; wrote "
           f"{os.path.join(args.out, SUMMARY_FILE)}", flush=True)
     return summary
+
+
+def retrain_picked(args: argparse.Namespace, grid: Dict[str, Any],
+                   parsed: Dict[str, argparse.Namespace], picked: Dict[int, str],
+                   names: Sequence[str], dataset) -> Tuple[Dict[int, List[Dict[str, Any]]],
+                                                           Dict[str, Any]]:
+    """--retrain R: trains each fold's picked setting R more times (run r
+    with seed retrain_seed(setting's --seed, r)) by crossval into
+    OUT/_retrain/run-r/NAME, one crossval run per (r, setting) over the folds
+    that picked the setting (so --jobs and --resume act as for the grid).
+    Returns fold -> the R runs' rows, and the totals for summary.json. Only
+    `picked` (made from validation results) decides what is trained."""
+    retrained: Dict[int, List[Dict[str, Any]]] = {}
+    info: Dict[str, Any] = {"runs": [], "cpu_time_s": 0.0, "wall_time_s": 0.0}
+    if not args.retrain:
+        return retrained, info
+    started = time.perf_counter()
+    by_name = {n: [f for f, p in sorted(picked.items()) if p == n] for n in names}
+    base = os.path.join(args.out, RETRAIN_DIR)
+    for run_index in range(1, args.retrain + 1):
+        for name in names:
+            folds = by_name[name]
+            if not folds:
+                continue
+            seed = retrain_seed(parsed[name].seed, run_index)
+            argv = crossval_args(args.dataset, grid, name,
+                                 os.path.join(base, f"run-{run_index}"), args, folds,
+                                 ["--seed", str(seed)])
+            cv = parse_crossval(argv, name)
+            print(f"[retrain {run_index}/{args.retrain}] {name}: folds {folds}, seed {seed}",
+                  flush=True)
+            if args.only_select:
+                summary = _check_complete(cv, dataset, f"retrain run {run_index} of {name}")
+            else:
+                summary = crossval.run(cv, "python3 -m diffpool_ref.crossval " + " ".join(
+                    shlex.quote(a) for a in argv))
+            info["runs"].append({
+                "run": run_index, "setting": name, "seed": seed, "folds": folds,
+                "out": cv.out, "trained_folds": summary["trained_folds"],
+                "resumed_folds": summary["resumed_folds"],
+                "cpu_time_s": summary["cpu_time_s"]})
+            info["cpu_time_s"] += summary["cpu_time_s"] or 0
+            for row in summary["per_fold"]:
+                retrained.setdefault(row["fold"], []).append({
+                    "run": run_index, "setting": name, "seed": seed,
+                    "test_accuracy": row["test_accuracy"], "num_test": row["num_test"],
+                    "val_accuracy": row["val_accuracy"], "num_val": row["num_val"],
+                    "num_train": row["num_train"], "best_epoch": row["best_epoch"],
+                    "epochs_run": row["epochs_run"],
+                    "resumed": "resumed_from" in row,
+                    "model_dir": os.path.join(cv.out, f"fold-{row['fold']}")})
+    info["cpu_time_s"] = round(info["cpu_time_s"], 1)
+    info["wall_time_s"] = round(time.perf_counter() - started, 1)
+    return retrained, info
 
 
 def _check_complete(cv: argparse.Namespace, dataset, name: str) -> Dict[str, Any]:

@@ -1,6 +1,7 @@
 """diffpool_ref.select: per-fold selection uses validation results only (never
 test accuracy), the driver trains a grid, resumes, re-evaluates folds without
-a stored history, and rejects bad grids."""
+a stored history, rejects bad grids, and --retrain trains the picked setting
+again with distinct seeds without changing the pick."""
 
 import dataclasses
 import json
@@ -185,6 +186,157 @@ class Driver(unittest.TestCase):
                                                           "wd=/nonexistent"])
         self.assertEqual(code, 1)
         self.assertIn("needs --resume", err)
+
+
+class Retrain(unittest.TestCase):
+    """--retrain R: the pick is made exactly as without it; then the picked
+    setting trains R more times per fold with R distinct derived seeds, and
+    the fold's score is the mean of those runs' test accuracies."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.data = write_synthetic_tu(cls.tmp.name)
+        cls.grid = os.path.join(cls.tmp.name, "grid.json")
+        with open(cls.grid, "w") as f:
+            # 4 epochs at lr 0.01: on folds 1-3 this picks both settings (so
+            # the retrain runs group folds by setting) and the runs differ.
+            json.dump({"base": ["--epochs", "4", "--patience", "4", "--batch-size", "8",
+                                "--lr", "0.01", "--hidden", "6", "--embedding", "5",
+                                "--lin-hidden", "5", "--export-graphs", "1", "--seed", "3"],
+                       "configs": {"wd": ["--weight-decay", "0.01"],
+                                   "one-level": ["--levels", "1", "--dropout", "0.5"]}}, f)
+        cls.common = [cls.data, "--grid", cls.grid, "--folds", "1,2,3", "--no-progress"]
+        cls.plain_out = os.path.join(cls.tmp.name, "plain")
+        cls.out = os.path.join(cls.tmp.name, "retrain")
+        code, _, err = run_cli(select.main, cls.common + ["--out", cls.plain_out])
+        assert code == 0, err
+        code, cls.stdout, err = run_cli(select.main, cls.common + ["--out", cls.out,
+                                                                  "--retrain", "2"])
+        assert code == 0, err
+        cls.plain = cls.load(cls.plain_out)
+        cls.summary = cls.load(cls.out)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    @staticmethod
+    def load(out):
+        with open(os.path.join(out, "summary.json")) as f:
+            return json.load(f)
+
+    @staticmethod
+    def config(model_dir):
+        with open(os.path.join(model_dir, "config.json")) as f:
+            return json.load(f)
+
+    def test_default_is_unchanged(self):
+        self.assertNotIn("retrain", self.plain)
+        self.assertFalse(os.path.exists(os.path.join(self.plain_out, select.RETRAIN_DIR)))
+        for r in self.plain["per_fold"]:
+            self.assertNotIn("retrain_runs", r)
+
+    def test_pick_is_the_same_with_and_without_retrain(self):
+        self.assertEqual(self.summary["picked"], self.plain["picked"])
+        for a, b in zip(self.plain["per_fold"], self.summary["per_fold"]):
+            self.assertEqual(a["candidates"], b["candidates"])
+            self.assertEqual(b["selection_test_accuracy"], a["test_accuracy"])
+        self.assertEqual(self.summary["selection_test_accuracy_mean"],
+                         self.plain["test_accuracy_mean"])
+        self.assertEqual(set(self.summary["picked"].values()), {"wd", "one-level"},
+                         "the fixture should make both settings win a fold")
+
+    def test_runs_use_the_picked_setting_and_distinct_seeds(self):
+        seeds = [select.retrain_seed(3, r) for r in (1, 2)]
+        self.assertEqual(len(set(seeds + [3])), 3)
+        for r in self.summary["per_fold"]:
+            runs = r["retrain_runs"]
+            self.assertEqual([x["run"] for x in runs], [1, 2])
+            self.assertEqual([x["seed"] for x in runs], seeds)
+            picked = self.config(r["model_dir"])
+            for x in runs:
+                self.assertEqual(x["setting"], r["picked"])
+                self.assertTrue(x["model_dir"].startswith(
+                    os.path.join(self.out, select.RETRAIN_DIR, f"run-{x['run']}",
+                                 r["picked"]) + os.sep))
+                config = self.config(x["model_dir"])
+                training = config["training"]
+                self.assertEqual((training["seed"], training["fold"]), (x["seed"], r["fold"]))
+                self.assertEqual(training["test_accuracy"], x["test_accuracy"])
+                # Same architecture and training options as the picked run;
+                # only the seed (and what it drives) differs.
+                self.assertEqual({k: v for k, v in config.items() if k != "training"},
+                                 {k: v for k, v in picked.items() if k != "training"})
+                for key in ("weight_decay", "dropout", "lr", "max_epochs", "patience",
+                            "batch_size", "val_fraction", "num_train", "num_val",
+                            "num_test"):
+                    self.assertEqual(training[key], picked["training"][key], key)
+                self.assertEqual(x["num_test"], r["num_test"])
+            self.assertAlmostEqual(r["test_accuracy"],
+                                   sum(x["test_accuracy"] for x in runs) / 2)
+        self.assertAlmostEqual(self.summary["test_accuracy_mean"], sum(
+            r["test_accuracy"] for r in self.summary["per_fold"]) / 3)
+        self.assertIn("retrained 2x", self.stdout)
+
+    def test_resume_reuses_finished_runs_and_only_select_checks_them(self):
+        out = os.path.join(self.tmp.name, "more")
+        shutil.copytree(self.out, out)
+        code, _, err = run_cli(select.main, self.common + ["--out", out, "--resume",
+                                                          "--retrain", "3"])
+        self.assertEqual(code, 0, err)
+        s = self.load(out)
+        self.assertEqual(s["picked"], self.summary["picked"])
+        for name in ("wd", "one-level"):
+            self.assertEqual(s["settings"][name]["trained_folds"], [])
+        for run in s["retrain_summary"]["runs"]:
+            if run["run"] < 3:
+                self.assertEqual(run["trained_folds"], [], run)
+                self.assertEqual(sorted(run["resumed_folds"]), run["folds"])
+            else:
+                self.assertEqual(run["trained_folds"], run["folds"])
+        for a, b in zip(self.summary["per_fold"], s["per_fold"]):
+            self.assertEqual([x["test_accuracy"] for x in a["retrain_runs"]],
+                             [x["test_accuracy"] for x in b["retrain_runs"][:2]])
+            self.assertEqual(len(b["retrain_runs"]), 3)
+        code, _, err = run_cli(select.main, self.common + ["--out", out, "--only-select",
+                                                          "--retrain", "3"])
+        self.assertEqual(code, 0, err)
+        self.assertEqual(self.load(out)["per_fold"][0]["test_accuracy"],
+                         s["per_fold"][0]["test_accuracy"])
+        code, _, err = run_cli(select.main, self.common + ["--out", out, "--only-select",
+                                                          "--retrain", "4"])
+        self.assertEqual(code, 1)
+        self.assertIn("retrain run 4", err)
+
+    def test_jobs_give_the_same_runs(self):
+        out = os.path.join(self.tmp.name, "jobs")
+        shutil.copytree(self.out, out)
+        shutil.rmtree(os.path.join(out, select.RETRAIN_DIR, "run-2"))
+        code, _, err = run_cli(select.main, self.common + ["--out", out, "--resume",
+                                                          "--retrain", "2", "--jobs", "2"])
+        self.assertEqual(code, 0, err)
+        s = self.load(out)
+        self.assertEqual([r["trained_folds"] for r in s["retrain_summary"]["runs"]
+                          if r["run"] == 1], [[]] * len(
+                              {r["picked"] for r in s["per_fold"]}))
+        for a, b in zip(self.summary["per_fold"], s["per_fold"]):
+            self.assertEqual(a["retrain_runs"][1]["test_accuracy"],
+                             b["retrain_runs"][1]["test_accuracy"])
+            self.assertFalse(b["retrain_runs"][1]["resumed"])
+            with open(os.path.join(a["retrain_runs"][1]["model_dir"],
+                                   "model.safetensors"), "rb") as f1, \
+                    open(os.path.join(b["retrain_runs"][1]["model_dir"],
+                                      "model.safetensors"), "rb") as f2:
+                self.assertEqual(f1.read(), f2.read())
+
+    def test_bad_retrain(self):
+        code, _, err = run_cli(select.main, self.common + [
+            "--out", os.path.join(self.tmp.name, "bad"), "--retrain", "-1"])
+        self.assertEqual(code, 1)
+        self.assertIn("--retrain must be >= 0", err)
+        with self.assertRaises(ValueError):
+            select.retrain_seed(3, 0)
 
 
 if __name__ == "__main__":
