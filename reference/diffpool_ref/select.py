@@ -282,8 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
                    metavar="NAME,...",
                    help="use only these settings of the grid (default: all, in grid order)")
     p.add_argument("--only-select", action="store_true",
-                   help="train nothing: select from the folds (and --retrain runs) already in OUT (all must "
-                        "be complete and match the grid)")
+                   help="train nothing: select from the folds (and --retrain runs) "
+                        "already in OUT (all must be complete and match the grid)")
     p.add_argument("--retrain", type=int, default=0, metavar="R",
                    help="after the choice, train each fold's picked setting R more times "
                         "on the outer fold (seeds SEED + 1000*r, r = 1..R, SEED = the "
