@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <random>
 
 namespace diffpool::testing {
@@ -251,6 +253,12 @@ std::vector<double> EvaluateReference(const fb::Model* model, const GraphData& g
         values[out[0]] = y;
         break;
       }
+      case fb::OpCode::QUANTIZE:
+      case fb::OpCode::DEQUANTIZE:
+        // fp32 models only: int8 constants cannot be read as floats here.
+        std::fprintf(stderr, "EvaluateReference: %s in an int8 model; it evaluates fp32 models\n",
+                     fb::EnumNameOpCode(op->opcode()));
+        std::abort();
     }
   }
   return values[model->output()].data;
