@@ -142,11 +142,13 @@ Status PrepareGraphConv(const PrepareContext& context, const fb::Operator* op, O
 
 namespace {
 
-// One output row of the int8 GEMM with bias + gate * gated_bias, requantized
-// like XNNPACK's qc8 operator (see the top of this file).
-void GatedRowInt8(const RunContext& context, const ConvShape& s, const OpState& state,
-                  const int8_t* input, float gate, int8_t* out) {
-  const QuantParams x = context.Quant(s.x), y = context.Quant(s.y);
+// Rows whose gate min(deg, 1) is below 1, recomputed after the GEMM with
+// bias + gate * gated_bias, requantized like XNNPACK's qc8 operator (see the
+// top of this file). The op's constants and quantizations are looked up
+// once per call, not per row.
+void FixGatedRowsInt8(const RunContext& context, const ConvShape& s, const OpState& state,
+                      const int8_t* gemm_input) {
+  const QuantParams x = context.Quant(s.x), yq = context.Quant(s.y);
   const auto* weights =
       reinterpret_cast<const int8_t*>(ConstantBytes(context.model, context.tensor(s.weights)));
   const auto* bias =
@@ -155,22 +157,20 @@ void GatedRowInt8(const RunContext& context, const ConvShape& s, const OpState& 
           : reinterpret_cast<const int32_t*>(ConstantBytes(context.model, context.tensor(s.bias)));
   const auto* gated =
       reinterpret_cast<const int32_t*>(ConstantBytes(context.model, context.tensor(s.gated_bias)));
-  kernels::GatedGemmRowInt8(input, s.k, x.zero_point, weights, s.cout, bias, gated, gate,
-                            state.gate_requantization, y.zero_point,
-                            s.relu ? ClampToInt8(y.zero_point) : -128, out);
-}
-
-// Rows whose gate min(deg, 1) is below 1, recomputed after the GEMM.
-void FixGatedRowsInt8(const RunContext& context, const ConvShape& s, const OpState& state,
-                      const int8_t* gemm_input) {
+  const int32_t y_min = s.relu ? ClampToInt8(yq.zero_point) : -128;
   int8_t* y = context.DataInt8(s.y);
   const size_t y_stride = static_cast<size_t>(context.Stride(s.y));
+  const auto fix_row = [&](size_t i, float gate) {
+    kernels::GatedGemmRowInt8(gemm_input + i * s.k, s.k, x.zero_point, weights, s.cout, bias,
+                              gated, gate, state.gate_requantization, yq.zero_point, y_min,
+                              y + i * y_stride);
+  };
   if (s.adjacency < 0) {
     const int32_t rows = context.Rows(s.x);
     for (int32_t i = 0; i < rows; ++i) {
-      if (context.graph.row_begin[i + 1] != context.graph.row_begin[i]) continue;
-      GatedRowInt8(context, s, state, gemm_input + static_cast<size_t>(i) * s.k, 0.0f,
-                   y + i * y_stride);
+      if (context.graph.row_begin[i + 1] == context.graph.row_begin[i]) {
+        fix_row(static_cast<size_t>(i), 0.0f);
+      }
     }
     return;
   }
@@ -182,8 +182,7 @@ void FixGatedRowsInt8(const RunContext& context, const ConvShape& s, const OpSta
     const float* ai = a + i * k;
     float degree = 0.0f;
     for (int32_t j = 0; j < k; ++j) degree += ai[j];
-    if (degree >= 1.0f) continue;
-    GatedRowInt8(context, s, state, gemm_input + i * s.k, degree, y + i * y_stride);
+    if (degree < 1.0f) fix_row(i, degree);
   }
 }
 
