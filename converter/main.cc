@@ -69,23 +69,27 @@ constexpr char kUsage[] =
     "                               tensors, then tensor by tensor, judged by the int8\n"
     "                               output error on <= 256 calibration graphs), minmax, or\n"
     "                               mse (least squared int8 error over the values' histogram)\n"
+    "  --search-objective O         the search's output error for classifiers: probabilities\n"
+    "                               (default: mean total variation of the class\n"
+    "                               probabilities) or flips (graphs whose class changes, then\n"
+    "                               that mean; the objective before 2026-11-26)\n"
     "  --calibration-percentile P   instead: clip every range to percentiles 100-P and P\n"
     "  --evaluate SOURCE            also report fp32 vs int8 accuracy and argmax agreement\n"
     "                               on these labelled graphs (e.g. a held-out TU fold)\n"
     "  --evaluate-split S, --evaluate-limit N   as for --calibration\n"
     "  --float-pooling              keep DIFF_POOL in fp32 (DEQUANTIZE Z, QUANTIZE H)\n"
     "  --float-readout              READOUT in fp32, its graph vector quantized with its own\n"
-    "                               range (default --int8-readout: int8 in its input's\n"
-    "                               quantization; docs/quantization.md)\n"
-    "  --integer-affine             (not with --fold-batchnorm) give a GEMM output its\n"
-    "                               BatchNorm's scale where that is at most 2x coarser:\n"
-    "                               integer BatchNorm ops (docs/quantization.md)\n"
+    "                               range (default); --int8-readout: an int8 READOUT in its\n"
+    "                               input's quantization (docs/quantization.md)\n"
+    "  --integer-affine             give a GEMM output its BatchNorm's scale where that is at\n"
+    "                               most 2x coarser: integer BatchNorm ops; implies\n"
+    "                               --explicit-batchnorm (docs/quantization.md)\n"
     "  --no-exact-rewrites          skip moving BatchNorm scales into the GEMMs and centering\n"
     "                               the logits (exact in fp32; for measurements)\n"
-    "  --fold-batchnorm             fold each BatchNorm into the ops that read it (int8\n"
-    "                               GRAPH_CONV gated_bias, needs runtime version 3) instead of\n"
-    "                               an int8 CHANNEL_AFFINE op (default --explicit-batchnorm;\n"
-    "                               docs/quantization.md)\n"
+    "  --fold-batchnorm             fold each BatchNorm into the ops that read it (default;\n"
+    "                               int8 GRAPH_CONV gated_bias, needs runtime version 3);\n"
+    "                               --explicit-batchnorm: an int8 CHANNEL_AFFINE op each\n"
+    "                               (docs/quantization.md)\n"
     "  --help                 this text\n"
     "\n"
     "Exit status: 0 written and verified, 1 conversion failed, 2 bad arguments,\n"
@@ -134,6 +138,7 @@ struct Arguments {
 
 Arguments ParseArguments(int argc, char** argv) {
   Arguments args;
+  std::string batchnorm_flag;  // --fold-batchnorm / --explicit-batchnorm, if given
   bool has_task = false;
   for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
@@ -233,6 +238,18 @@ Arguments ParseArguments(int argc, char** argv) {
       args.int8_flags = true;
     } else if (flag == "--explicit-batchnorm" || flag == "--fold-batchnorm") {
       args.int8_options.int8.fold_batchnorm = flag == "--fold-batchnorm";
+      batchnorm_flag = flag;
+      args.int8_flags = true;
+    } else if (flag == "--search-objective") {
+      const std::string objective = next();
+      if (objective == "probabilities") {
+        args.int8_options.int8.objective = diffpool::converter::SearchObjective::kProbabilities;
+      } else if (objective == "flips") {
+        args.int8_options.int8.objective =
+            diffpool::converter::SearchObjective::kFlipsThenProbabilities;
+      } else {
+        UsageError(flag + " is probabilities or flips, got \"" + objective + "\"");
+      }
       args.int8_flags = true;
     } else if (flag == "--float-pooling") {
       args.int8_options.int8.float_pooling = true;
@@ -246,6 +263,12 @@ Arguments ParseArguments(int argc, char** argv) {
     } else {
       UsageError("unknown argument \"" + flag + "\"");
     }
+  }
+  if (args.int8_options.int8.integer_affine) {
+    if (batchnorm_flag == "--fold-batchnorm") {
+      UsageError("--integer-affine needs --explicit-batchnorm (folding leaves no BatchNorm op)");
+    }
+    args.int8_options.int8.fold_batchnorm = false;  // --integer-affine implies it
   }
   const bool preset = !args.convert.preset.empty();
   if (preset == !args.convert.config_path.empty()) UsageError("give --config or --preset");
@@ -287,8 +310,9 @@ void PrintInt8Report(const diffpool::converter::Int8Report& r) {
               r.ranges.c_str());
   if (r.search.ran) {
     std::printf("    range search: %d int8 models tried; start %s, %d range(s) changed; output "
-                "error %.4g -> %.4g\n", r.search.evaluations, r.search.start.c_str(),
-                r.search.changed, r.search.error_before, r.search.error_after);
+                "error (%s) %.4g -> %.4g\n", r.search.evaluations, r.search.start.c_str(),
+                r.search.changed, r.search.objective.c_str(), r.search.error_before,
+                r.search.error_after);
     for (const auto& [name, candidate] : r.search.choices) {
       std::printf("      %-36s %s\n", name.c_str(), candidate.c_str());
     }
@@ -297,8 +321,12 @@ void PrintInt8Report(const diffpool::converter::Int8Report& r) {
     std::printf("    %d GEMM output range(s) widened to keep requantization below 255\n",
                 r.widened_scales);
   }
-  std::printf("    %d of the BatchNorm CHANNEL_AFFINEs integer (their GEMM output shares their scale)\n",
-              r.integer_affines);
+  if (r.folded_batchnorm) {
+    std::printf("    BatchNorms folded into the GEMMs (no CHANNEL_AFFINE ops)\n");
+  } else {
+    std::printf("    %d of the BatchNorm CHANNEL_AFFINEs integer (their GEMM output shares their "
+                "scale)\n", r.integer_affines);
+  }
   std::printf("  int8 test vectors: expected = this machine's int8 outputs, tolerance %.3g\n",
               r.test_vector_tolerance);
   std::printf("  size: fp32 %zu bytes, int8 %zu bytes (%.1f%% of fp32)\n", r.fp32_bytes,

@@ -26,13 +26,14 @@ double OutputStep(const LoweredModel& model) {
   return 0;
 }
 
-// Output error of `got` against `reference`. Classification: the number of
-// graphs whose predicted class changes, plus the mean total variation of
-// the class probabilities (at most 2, so a changed class always weighs more;
-// bounded, so one extreme graph cannot dominate). Regression: the mean
-// |difference| of the values.
+// Output error of `got` against `reference`. Classification: the mean total
+// variation of the class probabilities (bounded, so one extreme graph cannot
+// dominate), plus, with kFlipsThenProbabilities, the number of graphs whose
+// predicted class changes (the mean is at most 2, so a changed class always
+// weighs more). Regression: the mean |difference| of the values.
 double OutputError(const std::vector<std::vector<double>>& reference,
-                   const std::vector<std::vector<double>>& got, bool classification) {
+                   const std::vector<std::vector<double>>& got, bool classification,
+                   SearchObjective objective) {
   double total = 0;
   int32_t flips = 0;
   for (size_t g = 0; g < reference.size(); ++g) {
@@ -44,7 +45,8 @@ double OutputError(const std::vector<std::vector<double>>& reference,
              std::max_element(got[g].begin(), got[g].end()) - got[g].begin();
   }
   const double mean = reference.empty() ? 0 : total / static_cast<double>(reference.size());
-  return classification ? flips + mean : mean;
+  const bool count_flips = classification && objective == SearchObjective::kFlipsThenProbabilities;
+  return count_flips ? flips + mean : mean;
 }
 
 constexpr size_t kSearchGraphs = 256;
@@ -53,7 +55,7 @@ constexpr size_t kSearchGraphs = 256;
 RangeMap SearchRanges(const ModelConfig& config, const LoweredModel& unfolded,
                       const std::vector<uint8_t>& unfolded_file, const GraphSet& graphs,
                       const RangeMap& start, const QuantizeOptions& quantize,
-                      RangeSearchReport* report) {
+                      SearchObjective objective, RangeSearchReport* report) {
   using Kind = RangeMethod::Kind;
   struct Candidate {
     std::string name;
@@ -61,15 +63,19 @@ RangeMap SearchRanges(const ModelConfig& config, const LoweredModel& unfolded,
   };
   std::vector<Candidate> candidates;
   CalibrationSummary summary;
-  for (const auto& [kind, percentile] : std::vector<std::pair<Kind, double>>{
-           {Kind::kMinMax, 100}, {Kind::kGraphQuantile, 99}, {Kind::kGraphQuantile, 95},
-           {Kind::kPercentile, 99.99}, {Kind::kPercentile, 99.9}, {Kind::kPercentile, 99},
-           {Kind::kMse, 100}}) {
+  for (const auto& [kind, percentile] :
+       std::vector<std::pair<Kind, double>>{{Kind::kMinMax, 100},
+                                            {Kind::kGraphQuantile, 99},
+                                            {Kind::kGraphQuantile, 95},
+                                            {Kind::kPercentile, 99.99},
+                                            {Kind::kPercentile, 99.9},
+                                            {Kind::kPercentile, 99},
+                                            {Kind::kMse, 100}}) {
     RangeMethod method;
     method.kind = kind;
     method.percentile = percentile;
-    candidates.push_back({method.Describe(), CalibrateRanges(unfolded_file, graphs, method,
-                                                             &summary)});
+    candidates.push_back(
+        {method.Describe(), CalibrateRanges(unfolded_file, graphs, method, &summary)});
   }
   // The objective runs on at most kSearchGraphs graphs, evenly spread.
   std::vector<const GraphRecord*> all, fits;
@@ -84,9 +90,13 @@ RangeMap SearchRanges(const ModelConfig& config, const LoweredModel& unfolded,
     ++report->evaluations;
     const QuantizeResult result = QuantizeModel(unfolded, ranges, quantize);
     const std::vector<uint8_t> bytes = SerializeModel(result.model, config, WriterOptions());
-    return OutputError(reference, RunOutputs(bytes, fits), classification);
+    return OutputError(reference, RunOutputs(bytes, fits), classification, objective);
   };
   report->ran = true;
+  report->objective = !classification ? "mean |difference|"
+                      : objective == SearchObjective::kProbabilities
+                          ? "mean probability total variation"
+                          : "class changes + mean probability total variation";
   RangeMap current = start;
   double best = report->error_before = error_of(current);
   const std::vector<std::string> keys = QuantizeModel(unfolded, current, quantize).used_ranges;
@@ -142,16 +152,18 @@ LoadedGraphs Merge(std::vector<LoadedGraphs> parts) {
 std::vector<uint8_t> BuildInt8ModelFile(const ModelConfig& config, const TensorMap& weights,
                                         const GraphSet* test_graphs,
                                         const LoadedGraphs& calibration,
-                                        const LoadedGraphs* evaluation,
-                                        const BuildOptions& options, const Int8Options& int8,
-                                        ConvertReport* report, Int8Report* int8_report) {
+                                        const LoadedGraphs* evaluation, const BuildOptions& options,
+                                        const Int8Options& int8, ConvertReport* report,
+                                        Int8Report* int8_report) {
   if (!CalibrationAvailable()) {
-    throw ConvertError("--quantize int8 calibrates with the runtime, and this diffpool-convert "
-                       "was built without it (DIFFPOOL_CONVERTER_USE_RUNTIME=OFF)");
+    throw ConvertError(
+        "--quantize int8 calibrates with the runtime, and this diffpool-convert "
+        "was built without it (DIFFPOOL_CONVERTER_USE_RUNTIME=OFF)");
   }
   if (config.normalize) {
-    throw ConvertError("--quantize int8: config normalize: true is not supported (int8 "
-                       "GRAPH_CONV has no row normalization)");
+    throw ConvertError(
+        "--quantize int8: config normalize: true is not supported (int8 "
+        "GRAPH_CONV has no row normalization)");
   }
   *int8_report = Int8Report();
   int8_report->calibration_source = calibration.description;
@@ -168,7 +180,13 @@ std::vector<uint8_t> BuildInt8ModelFile(const ModelConfig& config, const TensorM
   LoweredModel unfolded = Lower(config, weights, lowering);
   if (int8.move_batchnorm_scales) MoveBatchNormScales(&unfolded);
   if (int8.center_logits) CenterLogits(&unfolded);
-  const bool fold = int8.fold_batchnorm && !int8.integer_affine;
+  if (int8.fold_batchnorm && int8.integer_affine) {
+    throw ConvertError(
+        "int8: integer_affine needs the BatchNorms as CHANNEL_AFFINE ops "
+        "(fold_batchnorm off): folding leaves no affine to make integer");
+  }
+  const bool fold = int8.fold_batchnorm;
+  int8_report->folded_batchnorm = fold;
   if (fold) FoldChannelAffines(&unfolded);
   *report = ConvertReport();
   report->warnings = config.warnings;
@@ -188,7 +206,7 @@ std::vector<uint8_t> BuildInt8ModelFile(const ModelConfig& config, const TensorM
   quantize.integer_affine = int8.integer_affine;
   if (int8.search) {
     ranges = SearchRanges(config, unfolded, unfolded_file, calibration.set, ranges, quantize,
-                          &int8_report->search);
+                          int8.objective, &int8_report->search);
   }
   const QuantizeResult quantized = QuantizeModel(unfolded, ranges, quantize);
   int8_report->widened_scales = quantized.widened_scales;
@@ -264,8 +282,9 @@ std::vector<uint8_t> ConvertInt8(const ConvertOptions& options,
                                  const Int8ConvertOptions& int8_options, ConvertReport* report,
                                  Int8Report* int8_report) {
   if (int8_options.calibration_paths.empty()) {
-    throw ConvertError("--quantize int8 needs --calibration (graphs.json, a .dpm with test "
-                       "vectors, a TU dataset folder, or test-vectors)");
+    throw ConvertError(
+        "--quantize int8 needs --calibration (graphs.json, a .dpm with test "
+        "vectors, a TU dataset folder, or test-vectors)");
   }
   const ConvertInputs inputs = ReadConvertInputs(options);
   std::vector<LoadedGraphs> parts;

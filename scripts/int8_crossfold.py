@@ -17,6 +17,13 @@ fold K of each run:
      both files: argmax agreement, accuracies, and the graphs that change
      class with their fp32 probabilities.
 
+With --validation nothing held out is touched: for choosing settings, each
+fold's TRAINING split is halved — calibration on min(--calibration-limit,
+half) evenly spread graphs of train-K, agreement and accuracy measured by the
+converter's --evaluate on the remaining train-K graphs (docs/quantization.md,
+"Defaults"). Its work folders are separate from the held-out ones (a
+`validation-` prefix).
+
 Results are pooled over the folds and printed per fold. A fold whose
 result.json exists in WORK_DIR is reused unless --force (so an interrupted
 run resumes); --json writes everything to one file. Calibration settings
@@ -36,7 +43,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "reference"))
@@ -99,6 +106,56 @@ def converter_evaluation(report: str) -> Dict[str, Any]:
     return out
 
 
+def split_training(n: int, limit: int) -> Tuple[List[int], List[int]]:
+    """Positions 0..n-1 of a training split -> (calibration, validation):
+    min(limit, ceil(n/2)) calibration positions evenly spread (the converter's
+    --calibration-limit rule), the rest for validation."""
+    k = min(limit, (n + 1) // 2)
+    calibration = sorted({i * n // k for i in range(k)})
+    chosen = set(calibration)
+    return calibration, [i for i in range(n) if i not in chosen]
+
+
+def validation_job(args, run_dir: str, fold: int, extra: List[str], config: Dict[str, Any],
+                   work: str) -> Dict[str, Any]:
+    """--validation: calibrate on half of train-K, evaluate on the other half."""
+    from diffpool_ref.graphset import graphs_document, tu_records, write_graphs
+    from diffpool_ref.tu import load_dataset
+
+    fold_dir = os.path.join(run_dir, f"fold-{fold}")
+    dataset = load_dataset(os.path.join(args.data, config["dataset"]))
+    train, _ = dataset.fold(fold)
+    train = list(train)
+    cal_pos, val_pos = split_training(len(train), args.calibration_limit)
+    paths = {}
+    for name, positions in (("calibration", cal_pos), ("validation", val_pos)):
+        records = tu_records(dataset, [train[i] for i in positions], config)
+        paths[name] = os.path.join(work, f"{name}-{fold}.json")
+        write_graphs(graphs_document(records, config["num_features"]), paths[name])
+    convert = os.path.join(args.build, "converter", "diffpool-convert")
+    int8 = os.path.join(work, "int8.dpm")
+    start = time.time()
+    report = run([convert, "--config", os.path.join(fold_dir, "config.json"),
+                  "--weights", os.path.join(fold_dir, "model.safetensors"),
+                  "--test-vectors", os.path.join(fold_dir, "graphs.json"),
+                  "--quantize", "int8", "--calibration", paths["calibration"],
+                  "--evaluate", paths["validation"], "--out", int8] + extra,
+                 os.path.join(work, "convert_int8.log"))
+    ev = converter_evaluation(report)
+    if "agree" not in ev or "fp32_bytes" not in ev or ev["graphs"] != len(val_pos):
+        raise StepError(f"no evaluation of {len(val_pos)} graphs in the converter's report "
+                        f"(log {work}/convert_int8.log)")
+    result = {"run": run_dir, "dataset": config["dataset"], "fold": fold, "graphs": ev["graphs"],
+              "agree": ev["agree"], "fp32_correct": ev["fp32_correct"],
+              "int8_correct": ev["int8_correct"], "flips": [],
+              "fp32_bytes": ev["fp32_bytes"], "int8_bytes": ev["int8_bytes"],
+              "calibration_graphs": len(cal_pos), "validation": True,
+              "convert_s": round(time.time() - start, 1), "extra_flags": extra}
+    with open(os.path.join(work, "result.json"), "w", encoding="utf-8") as f:
+        json.dump(result, f, indent=1)
+    return result
+
+
 def fold_job(args, run_dir: str, fold: int, extra: List[str]) -> Dict[str, Any]:
     from diffpool_ref.graphset import graphs_document, tu_records, write_graphs
     from diffpool_ref.tu import load_dataset
@@ -107,12 +164,16 @@ def fold_job(args, run_dir: str, fold: int, extra: List[str]) -> Dict[str, Any]:
     with open(os.path.join(fold_dir, "config.json"), encoding="utf-8") as f:
         config = json.load(f)
     dataset_name = config["dataset"]
-    work = os.path.join(args.work, os.path.basename(os.path.normpath(run_dir)), f"fold-{fold}")
+    prefix = "validation-" if args.validation else ""
+    work = os.path.join(args.work, prefix + os.path.basename(os.path.normpath(run_dir)),
+                        f"fold-{fold}")
     result_path = os.path.join(work, "result.json")
     if os.path.exists(result_path) and not args.force:
         with open(result_path, encoding="utf-8") as f:
             return json.load(f)
     os.makedirs(work, exist_ok=True)
+    if args.validation:
+        return validation_job(args, run_dir, fold, extra, config, work)
     tu = os.path.join(args.data, dataset_name)
     convert = os.path.join(args.build, "converter", "diffpool-convert")
     score_bin = os.path.join(args.build, "examples", "diffpool-score")
@@ -205,6 +266,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--jobs", type=int, default=1, help="folds converted at once")
     parser.add_argument("--force", action="store_true", help="redo folds already done")
     parser.add_argument("--json", help="write all results to this file")
+    parser.add_argument("--validation", action="store_true",
+                        help="measure on halves of the TRAINING splits instead of the test "
+                        "splits (for choosing settings; see above)")
     args = parser.parse_args(argv)
 
     folds: List[int] = []
@@ -234,11 +298,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             results.append(res)
             print(f"{res['dataset']:9s} fold {k:2d}: agreement {res['agree']}/{res['graphs']}, "
                   f"fp32 {res['fp32_correct']}, int8 {res['int8_correct']} correct, "
-                  f"int8/fp32 size {pct(res['int8_bytes'], res['fp32_bytes'])}%, "
-                  f"{len(res['flips'])} flip(s)" + (f"  [{res['note']}]" if "note" in res else ""),
+                  f"int8/fp32 size {pct(res['int8_bytes'], res['fp32_bytes'])}%"
+                  + ("" if res.get("validation") else f", {len(res['flips'])} flip(s)")
+                  + (f"  [{res['note']}]" if "note" in res else ""),
                   flush=True)
 
-    print("\n| dataset | run | folds | test graphs | agreement | fp32 acc | int8 acc | Δ points "
+    graphs_kind = "validation graphs" if args.validation else "test graphs"
+    print(f"\n| dataset | run | folds | {graphs_kind} | agreement | fp32 acc | int8 acc | Δ points "
           "| worst fold agreement |")
     print("|---|---|---|--:|--:|--:|--:|--:|--:|")
     summary = {}

@@ -9,6 +9,9 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "converter/calibration.h"
 #include "converter/error.h"
@@ -241,6 +244,7 @@ TEST_CASE("integer affines: the GEMM output takes its BatchNorm's scale" *
     CAPTURE(float_readout);
     Int8Options int8_options;
     int8_options.integer_affine = true;
+    int8_options.fold_batchnorm = false;  // integer affines need the affines
     int8_options.float_readout = float_readout;
     int8_options.search = false;
     ConvertReport report;
@@ -328,11 +332,11 @@ TEST_CASE(
     }
     CHECK(int8.on_calibration.argmax_agreement >= 27);
   }
-  // The default (--explicit-batchnorm) keeps the CHANNEL_AFFINEs and runtime
-  // version 1.
+  // --explicit-batchnorm keeps the CHANNEL_AFFINEs and runtime version 1.
   LoadedGraphs calibration{RandomGraphs(config, 20, 52), "random"};
   Int8Options explicit_options;
   explicit_options.search = false;
+  explicit_options.fold_batchnorm = false;
   ConvertReport report;
   Int8Report int8;
   const std::vector<uint8_t> bytes =
@@ -382,6 +386,53 @@ TEST_CASE("the runtime refuses an int8 gated_bias that is not INT32 or overflows
       CheckWithRuntime(SerializeModel(float_gate, config, WriterOptions()));
   CHECK_FALSE(wrong_type.ok);
   CHECK(wrong_type.detail.find("expected INT32") != std::string::npos);
+}
+
+TEST_CASE("integer affines with folded BatchNorms are refused" * doctest::skip(kNoRuntime)) {
+  const ModelConfig config = testing::SmallConfig({2});
+  std::mt19937_64 rng(43);
+  LoadedGraphs calibration{RandomGraphs(config, 5, 44), "random"};
+  Int8Options options;  // fold_batchnorm is the default
+  options.integer_affine = true;
+  ConvertReport report;
+  Int8Report int8;
+  CHECK_THROWS_WITH_AS(BuildInt8ModelFile(config, testing::RandomStateDict(config, rng), nullptr,
+                                          calibration, nullptr, BuildOptions(), options, &report,
+                                          &int8),
+                       doctest::Contains("integer_affine"), ConvertError);
+}
+
+TEST_CASE("the range search reports its objective; both objectives give working models" *
+          doctest::skip(kNoRuntime)) {
+  const ModelConfig config = testing::SmallConfig({3, 2});
+  std::mt19937_64 rng(45);
+  const TensorMap state = testing::RandomStateDict(config, rng);
+  LoadedGraphs calibration{RandomGraphs(config, 24, 46), "random"};
+  std::vector<double> before;
+  for (const auto& [objective, name] :
+       std::vector<std::pair<SearchObjective, std::string>>{
+           {SearchObjective::kProbabilities, "mean probability total variation"},
+           {SearchObjective::kFlipsThenProbabilities,
+            "class changes + mean probability total variation"}}) {
+    CAPTURE(name);
+    Int8Options options;
+    options.objective = objective;
+    ConvertReport report;
+    Int8Report int8;
+    const std::vector<uint8_t> bytes = BuildInt8ModelFile(
+        config, state, nullptr, calibration, nullptr, BuildOptions(), options, &report, &int8);
+    CHECK(int8.search.ran);
+    CHECK(int8.search.objective == name);
+    CHECK(int8.search.evaluations > 1);
+    CHECK(CheckWithRuntime(bytes).ok);
+    before.push_back(int8.search.error_before);
+  }
+  // Same starting ranges: the two errors differ by the number of class
+  // changes (a whole number).
+  REQUIRE(before.size() == 2);
+  const double flips = before[1] - before[0];
+  CHECK(flips >= 0);
+  CHECK(std::fabs(flips - std::nearbyint(flips)) < 1e-9);
 }
 
 TEST_CASE("normalize: true is refused for int8" * doctest::skip(kNoRuntime)) {
