@@ -24,11 +24,16 @@
     !defined(DIFFPOOL_NO_KERNEL_CLONES)
 #define DIFFPOOL_HAVE_KERNEL_CLONES 1
 #define DIFFPOOL_KERNEL_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+// Integer kernels on bytes and 16-bit words: AVX-512F alone has no 512-bit
+// byte/word instructions, AVX512BW (in x86-64-v4) does.
+#define DIFFPOOL_INT_KERNEL_CLONES \
+  __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 #define DIFFPOOL_TARGET_AVX512 __attribute__((target("avx512f"), noinline))
 #define DIFFPOOL_TARGET_AVX2 __attribute__((target("avx2"), noinline))
 #else
 #define DIFFPOOL_HAVE_KERNEL_CLONES 0
 #define DIFFPOOL_KERNEL_CLONES
+#define DIFFPOOL_INT_KERNEL_CLONES
 #endif
 
 namespace diffpool {

@@ -259,6 +259,56 @@ DIFFPOOL_KERNEL_CLONES void GatedGemmRowInt8(const int8_t* x, int32_t k, int32_t
   }
 }
 
+void GatedRowBiasInt8(const int8_t* w, int32_t k, int32_t cout, const int32_t* bias,
+                      int32_t x_zero_point, int32_t* row_bias) {
+  for (int32_t o = 0; o < cout; ++o) {
+    const int8_t* wo = w + static_cast<size_t>(o) * k;
+    int32_t sum = 0;
+    for (int32_t j = 0; j < k; ++j) sum += wo[j];
+    // int32 wrap-around, as the row kernel's bias + dot - zp * sum.
+    const uint32_t b = static_cast<uint32_t>(bias == nullptr ? 0 : bias[o]) -
+                       static_cast<uint32_t>(x_zero_point) * static_cast<uint32_t>(sum);
+    row_bias[o] = static_cast<int32_t>(b);
+  }
+}
+
+DIFFPOOL_INT_KERNEL_CLONES void GatedGemmRowsInt8(const int8_t* const* x, const float* gates,
+                                                  int32_t n, int32_t k, const int8_t* w,
+                                                  int32_t cout, const int32_t* row_bias,
+                                                  const int32_t* gated, const float* requantization,
+                                                  int32_t y_zero_point, int32_t y_min,
+                                                  int8_t* const* y) {
+  constexpr float kMagic = 12582912.0f;
+  // Fewer than kGatedRowBlock rows: the missing ones repeat row 0 (computed,
+  // not written).
+  const int8_t* x0 = x[0];
+  const int8_t* x1 = x[n > 1 ? 1 : 0];
+  const int8_t* x2 = x[n > 2 ? 2 : 0];
+  const int8_t* x3 = x[n > 3 ? 3 : 0];
+  for (int32_t o = 0; o < cout; ++o) {
+    const int8_t* wo = w + static_cast<size_t>(o) * k;
+    int32_t d0 = 0, d1 = 0, d2 = 0, d3 = 0;
+    for (int32_t j = 0; j < k; ++j) {
+      const int32_t wj = wo[j];
+      d0 += static_cast<int32_t>(x0[j]) * wj;
+      d1 += static_cast<int32_t>(x1[j]) * wj;
+      d2 += static_cast<int32_t>(x2[j]) * wj;
+      d3 += static_cast<int32_t>(x3[j]) * wj;
+    }
+    const int32_t dot[kGatedRowBlock] = {d0, d1, d2, d3};
+    for (int32_t i = 0; i < n; ++i) {
+      const int32_t acc =
+          static_cast<int32_t>(static_cast<uint32_t>(row_bias[o]) + static_cast<uint32_t>(dot[i]));
+      float a =
+          (static_cast<float>(acc) + gates[i] * static_cast<float>(gated[o])) * requantization[o];
+      a = a > -512.0f ? a : -512.0f;  // beyond int8 after any zero point
+      a = a < 512.0f ? a : 512.0f;
+      const int8_t q = Saturate((a + kMagic) - kMagic + static_cast<float>(y_zero_point));
+      y[i][o] = q < y_min ? static_cast<int8_t>(y_min) : q;
+    }
+  }
+}
+
 DIFFPOOL_KERNEL_CLONES void Quantize(const float* x, size_t count, float scale, int32_t zero_point,
                                      int8_t* y) {
   const float inv = 1.0f / scale;

@@ -68,6 +68,20 @@ void GatedGemmRowInt8(const int8_t* x, int32_t k, int32_t x_zero_point, const in
                       int32_t cout, const int32_t* bias, const int32_t* gated, float gate,
                       const float* requantization, int32_t y_zero_point, int32_t y_min, int8_t* y);
 
+// Up to kGatedRowBlock rows of the same GEMM, each weight row loaded once for
+// all of them: row i reads k inputs at x[i], has gate gates[i] and writes
+// cout outputs at y[i]. row_bias[o] = bias[o] - x_zp * sum_j w[o][j] in
+// int32 (XNNPACK's packed bias; GatedRowBiasInt8), so
+// acc = row_bias[o] + sum_j x[j] w[o][j] equals GatedGemmRowInt8's, and so do
+// the outputs.
+constexpr int32_t kGatedRowBlock = 4;
+void GatedRowBiasInt8(const int8_t* w, int32_t k, int32_t cout, const int32_t* bias,
+                      int32_t x_zero_point, int32_t* row_bias);
+void GatedGemmRowsInt8(const int8_t* const* x, const float* gates, int32_t n, int32_t k,
+                       const int8_t* w, int32_t cout, const int32_t* row_bias, const int32_t* gated,
+                       const float* requantization, int32_t y_zero_point, int32_t y_min,
+                       int8_t* const* y);
+
 // Mean or max over rows, keeping the quantization.
 void ReadoutRowsInt8(const int8_t* x, int32_t rows, int32_t c, int32_t zero_point, Readout mode,
                      int8_t* y);

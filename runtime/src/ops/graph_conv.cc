@@ -83,8 +83,10 @@ size_t GraphConvInitScratchBytes(const fb::Model* model, const fb::Operator* op)
 size_t GraphConvBackendBytes(const fb::Model* model, const fb::Operator* op) {
   const ConvShape s = Shape(model, op);
   if (!s.int8) return XnnFullyConnectedBytesBound(s.k, s.cout);
-  const size_t gate =
-      s.gated_bias < 0 ? 0 : static_cast<size_t>(s.cout) * sizeof(float) + kArenaBlockOverhead;
+  // The gate rows' requantization scales (float) and row biases (int32).
+  const size_t gate = s.gated_bias < 0
+                          ? 0
+                          : 2 * (static_cast<size_t>(s.cout) * sizeof(float) + kArenaBlockOverhead);
   return XnnQc8FullyConnectedBytesBound(s.k, s.cout) + gate;
 }
 
@@ -112,6 +114,16 @@ Status PrepareGraphConv(const PrepareContext& context, const fb::Operator* op, O
       const float* w_scale = context.ChannelScales(s.weights);
       for (int32_t o = 0; o < s.cout; ++o) requantization[o] = x.scale * w_scale[o] / y.scale;
       state->gate_requantization = requantization;
+      auto* row_bias = static_cast<int32_t*>(
+          ArenaAllocate(context.xnn_arena, static_cast<size_t>(s.cout) * sizeof(int32_t)));
+      if (row_bias == nullptr) {
+        return DIFFPOOL_FAIL(context.message, Status::kArenaTooSmall,
+                             "GRAPH_CONV int8 gate table: arena too small");
+      }
+      kernels::GatedRowBiasInt8(static_cast<const int8_t*>(context.ConstantRaw(s.weights)), s.k,
+                                s.cout, static_cast<const int32_t*>(context.ConstantRaw(s.bias)),
+                                x.zero_point, row_bias);
+      state->gate_row_bias = row_bias;
     }
     const xnn_status status = CreateQc8FullyConnected(
         s.k, s.cout, static_cast<int8_t>(x.zero_point), x.scale, context.ChannelScales(s.weights),
@@ -144,26 +156,33 @@ namespace {
 
 // Rows whose gate min(deg, 1) is below 1, recomputed after the GEMM with
 // bias + gate * gated_bias, requantized like XNNPACK's qc8 operator (see the
-// top of this file). The op's constants and quantizations are looked up
-// once per call, not per row.
+// top of this file), kGatedRowBlock rows per kernel call. The op's
+// constants and quantizations are looked up once per call, not per row.
 void FixGatedRowsInt8(const RunContext& context, const ConvShape& s, const OpState& state,
                       const int8_t* gemm_input) {
-  const QuantParams x = context.Quant(s.x), yq = context.Quant(s.y);
+  const QuantParams yq = context.Quant(s.y);
   const auto* weights =
       reinterpret_cast<const int8_t*>(ConstantBytes(context.model, context.tensor(s.weights)));
-  const auto* bias =
-      s.bias < 0
-          ? nullptr
-          : reinterpret_cast<const int32_t*>(ConstantBytes(context.model, context.tensor(s.bias)));
   const auto* gated =
       reinterpret_cast<const int32_t*>(ConstantBytes(context.model, context.tensor(s.gated_bias)));
   const int32_t y_min = s.relu ? ClampToInt8(yq.zero_point) : -128;
   int8_t* y = context.DataInt8(s.y);
   const size_t y_stride = static_cast<size_t>(context.Stride(s.y));
+  const int8_t* inputs[kernels::kGatedRowBlock];
+  int8_t* outputs[kernels::kGatedRowBlock];
+  float gates[kernels::kGatedRowBlock];
+  int32_t pending = 0;
+  const auto flush = [&]() {
+    if (pending == 0) return;
+    kernels::GatedGemmRowsInt8(inputs, gates, pending, s.k, weights, s.cout, state.gate_row_bias,
+                               gated, state.gate_requantization, yq.zero_point, y_min, outputs);
+    pending = 0;
+  };
   const auto fix_row = [&](size_t i, float gate) {
-    kernels::GatedGemmRowInt8(gemm_input + i * s.k, s.k, x.zero_point, weights, s.cout, bias,
-                              gated, gate, state.gate_requantization, yq.zero_point, y_min,
-                              y + i * y_stride);
+    inputs[pending] = gemm_input + i * s.k;
+    outputs[pending] = y + i * y_stride;
+    gates[pending] = gate;
+    if (++pending == kernels::kGatedRowBlock) flush();
   };
   if (s.adjacency < 0) {
     const int32_t rows = context.Rows(s.x);
@@ -172,6 +191,7 @@ void FixGatedRowsInt8(const RunContext& context, const ConvShape& s, const OpSta
         fix_row(static_cast<size_t>(i), 0.0f);
       }
     }
+    flush();
     return;
   }
   // deg = the row sum of the dense adjacency, summed in the fp32 kernels' order.
@@ -184,6 +204,7 @@ void FixGatedRowsInt8(const RunContext& context, const ConvShape& s, const OpSta
     for (int32_t j = 0; j < k; ++j) degree += ai[j];
     if (degree < 1.0f) fix_row(i, degree);
   }
+  flush();
 }
 
 Status EvalInt8(const RunContext& context, int32_t index, const ConvShape& s,

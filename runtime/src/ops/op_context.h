@@ -38,6 +38,7 @@ struct OpState {
   // int8 GRAPH_CONV with a gated_bias: x_scale * w_scale[c] / y_scale per
   // output channel (init arena), for the rows whose gate is below 1.
   const float* gate_requantization = nullptr;
+  const int32_t* gate_row_bias = nullptr;  // kernels::GatedRowBiasInt8
   // int8 CHANNEL_AFFINE, tables in the init arena (cols each): the integer
   // form's negate and constant, else the float form's multiplier and offset.
   const int16_t* affine_table = nullptr;

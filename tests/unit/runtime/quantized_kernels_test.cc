@@ -145,6 +145,61 @@ TEST_CASE("gated int8 GEMM row: XNNPACK's qc8 result at gate 0 and 1, the refere
   }
 }
 
+TEST_CASE("blocked gated int8 GEMM rows equal the one-row kernel") {
+  // The runtime recomputes gate rows kGatedRowBlock at a time with the bias
+  // folded with the zero point at Prepare (GatedRowBiasInt8); every output
+  // must equal GatedGemmRowInt8's, for 1..kGatedRowBlock rows per call, odd
+  // k, and rows that are not adjacent.
+  std::mt19937 rng(79);
+  std::uniform_int_distribution<int> q(-128, 127);
+  std::uniform_real_distribution<float> unit(0.0f, 1.0f);
+  for (int32_t k : {1, 37, 128, 385}) {
+    for (bool relu : {false, true}) {
+      const int32_t cout = 23, rows = 7;
+      const int32_t x_zp = q(rng), y_zp = q(rng) / 2;
+      const int32_t y_min = relu ? y_zp : -128;
+      std::vector<int8_t> x(static_cast<size_t>(rows) * (k + 3)), w(static_cast<size_t>(cout) * k);
+      std::vector<int32_t> bias(cout), gated(cout), row_bias(cout);
+      std::vector<float> requantization(cout), gates(rows);
+      for (auto& v : x) v = static_cast<int8_t>(q(rng));
+      for (auto& v : w) v = static_cast<int8_t>(q(rng));
+      for (int32_t o = 0; o < cout; ++o) {
+        bias[o] = q(rng) * 60;
+        gated[o] = q(rng) * 250;
+        requantization[o] = 0.0004f + 0.00003f * static_cast<float>(o);
+      }
+      for (auto& g : gates) g = unit(rng);
+      gates[0] = 0.0f;
+      kernels::GatedRowBiasInt8(w.data(), k, cout, bias.data(), x_zp, row_bias.data());
+      for (int32_t block = 1; block <= kernels::kGatedRowBlock; ++block) {
+        CAPTURE(k);
+        CAPTURE(relu);
+        CAPTURE(block);
+        std::vector<int8_t> got(static_cast<size_t>(rows) * cout, 0), want(got.size(), 0);
+        for (int32_t first = 0; first < rows; first += block) {
+          const int32_t n = std::min(block, rows - first);
+          const int8_t* inputs[kernels::kGatedRowBlock];
+          int8_t* outputs[kernels::kGatedRowBlock];
+          for (int32_t i = 0; i < n; ++i) {
+            inputs[i] = x.data() + static_cast<size_t>(first + i) * (k + 3);  // stride k + 3
+            outputs[i] = got.data() + static_cast<size_t>(first + i) * cout;
+          }
+          kernels::GatedGemmRowsInt8(inputs, gates.data() + first, n, k, w.data(), cout,
+                                     row_bias.data(), gated.data(), requantization.data(), y_zp,
+                                     y_min, outputs);
+        }
+        for (int32_t r = 0; r < rows; ++r) {
+          kernels::GatedGemmRowInt8(x.data() + static_cast<size_t>(r) * (k + 3), k, x_zp,
+                                    w.data(), cout, bias.data(), gated.data(), gates[r],
+                                    requantization.data(), y_zp, y_min,
+                                    want.data() + static_cast<size_t>(r) * cout);
+        }
+        CHECK(got == want);
+      }
+    }
+  }
+}
+
 TEST_CASE("the qc8 arena bound holds") {
   REQUIRE(InitializeXnnpack(nullptr) == Status::kOk);
   for (int32_t cin : {1, 7, 33, 129, 385}) {
