@@ -63,7 +63,9 @@ void IntegerAffineInt8(const int8_t* x, int32_t rows, int32_t cols, const int16_
 // XNNPACK's qc8 operator does: acc = bias[o] + sum_j (x[j] - x_zp) w[o][j]
 // (int32), y[o] = clamp(round(float(acc) + gate * gated[o]) * requantization[o])
 // + y_zp, y_min, 127); round to nearest even before adding the zero point.
-// w is cout x k row-major; bias may be null.
+// w is cout x k row-major; bias may be null. The definition of the gate-row
+// arithmetic: the runtime calls GatedGemmRowsInt8 below, which the tests
+// hold to this one output for output.
 void GatedGemmRowInt8(const int8_t* x, int32_t k, int32_t x_zero_point, const int8_t* w,
                       int32_t cout, const int32_t* bias, const int32_t* gated, float gate,
                       const float* requantization, int32_t y_zero_point, int32_t y_min, int8_t* y);
