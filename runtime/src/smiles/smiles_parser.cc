@@ -3,6 +3,7 @@
 // bond takes the first explicit bond symbol of its two ends, and ring-closure
 // bonds are appended after the chain bonds, ordered by ring number (RDKit
 // adds them when it closes its ring bookmarks).
+#include <cstdarg>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -46,16 +47,29 @@ class Parser {
   Status Run();
 
  private:
-  template <typename... Args>
-  Status Fail(Status status, int32_t position, const char* format, Args... args) {
+  // printf-style messages, checked by the compiler at every call (`this` is
+  // the attribute's argument 1).
+  Status Fail(Status status, int32_t position, const char* format, ...)
+      __attribute__((format(printf, 4, 5))) {
+    va_list args;
+    va_start(args, format);
+    const Status result = VFail(status, position, format, args);
+    va_end(args);
+    return result;
+  }
+  Status Syntax(int32_t position, const char* format, ...) __attribute__((format(printf, 3, 4))) {
+    va_list args;
+    va_start(args, format);
+    const Status result = VFail(Status::kSmilesSyntax, position, format, args);
+    va_end(args);
+    return result;
+  }
+  Status VFail(Status status, int32_t position, const char* format, va_list args)
+      __attribute__((format(printf, 4, 0))) {
     char detail[160];
-    snprintf(detail, sizeof(detail), format, args...);
+    vsnprintf(detail, sizeof(detail), format, args);
     SetMessage(message_, "position %d: %s", position, detail);
     return status;
-  }
-  template <typename... Args>
-  Status Syntax(int32_t position, const char* format, Args... args) {
-    return Fail(Status::kSmilesSyntax, position, format, args...);
   }
 
   Status ParseNumber(int32_t* value);  // RDKit "number": 0 or no leading zero

@@ -262,6 +262,9 @@ TEST_CASE("int8 rewrite follows the runtime's int8 rules") {
             case fb::OpCode::DEQUANTIZE:
               ++dequantize;
               break;
+            default:
+              FAIL("unexpected op " << op.name << ": " << fb::EnumNameOpCode(op.opcode));
+              break;
           }
         }
         // 3 convs per block, 2 blocks per level + 1, lin per level, lin1, lin2.

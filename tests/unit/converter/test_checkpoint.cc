@@ -5,6 +5,8 @@
 #include <atomic>
 #include <cstring>
 #include <filesystem>
+#include <stdexcept>
+#include <string>
 
 namespace diffpool::converter::testing {
 namespace {
@@ -86,6 +88,13 @@ SafetensorsBuilder& SafetensorsBuilder::Add(const std::string& name, TensorDType
       case TensorDType::kI64:
         AppendLittleEndian(static_cast<uint64_t>(static_cast<int64_t>(v)), 8, &data_);
         break;
+      case TensorDType::kI32:
+      case TensorDType::kI16:
+      case TensorDType::kI8:
+      case TensorDType::kU8:
+      case TensorDType::kBool:
+        throw std::logic_error(std::string("SafetensorsBuilder::Add: no encoder for ") +
+                               ToString(dtype));
     }
   }
   if (!entries_.empty()) entries_ += ",";
