@@ -275,25 +275,32 @@ void GatedRowBiasInt8(const int8_t* w, int32_t k, int32_t cout, const int32_t* b
 DIFFPOOL_INT_KERNEL_CLONES void GatedGemmRowsInt8(const int8_t* const* x, const float* gates,
                                                   int32_t n, int32_t k, const int8_t* w,
                                                   int32_t cout, const int32_t* row_bias,
-                                                  const int32_t* gated, const float* requantization,
+                                                  const int32_t* gated,
+                                                  const float* requantization,
                                                   int32_t y_zero_point, int32_t y_min,
-                                                  int8_t* const* y) {
+                                                  int8_t* const* y, int16_t* widened) {
   constexpr float kMagic = 12582912.0f;
   // Fewer than kGatedRowBlock rows: the missing ones repeat row 0 (computed,
   // not written).
-  const int8_t* x0 = x[0];
-  const int8_t* x1 = x[n > 1 ? 1 : 0];
-  const int8_t* x2 = x[n > 2 ? 2 : 0];
-  const int8_t* x3 = x[n > 3 ? 3 : 0];
+  for (int32_t i = 0; i < kGatedRowBlock; ++i) {
+    const int8_t* xi = x[i < n ? i : 0];
+    int16_t* wi = widened + static_cast<size_t>(i) * k;
+    for (int32_t j = 0; j < k; ++j) wi[j] = xi[j];
+  }
+  const int16_t* x0 = widened;
+  const int16_t* x1 = widened + static_cast<size_t>(k);
+  const int16_t* x2 = widened + 2 * static_cast<size_t>(k);
+  const int16_t* x3 = widened + 3 * static_cast<size_t>(k);
   for (int32_t o = 0; o < cout; ++o) {
     const int8_t* wo = w + static_cast<size_t>(o) * k;
     int32_t d0 = 0, d1 = 0, d2 = 0, d3 = 0;
     for (int32_t j = 0; j < k; ++j) {
-      const int32_t wj = wo[j];
-      d0 += static_cast<int32_t>(x0[j]) * wj;
-      d1 += static_cast<int32_t>(x1[j]) * wj;
-      d2 += static_cast<int32_t>(x2[j]) * wj;
-      d3 += static_cast<int32_t>(x3[j]) * wj;
+      // int16 x int16 products summed in int32: vpmaddwd on x86-64-v4.
+      const int16_t wj = wo[j];
+      d0 += x0[j] * wj;
+      d1 += x1[j] * wj;
+      d2 += x2[j] * wj;
+      d3 += x3[j] * wj;
     }
     const int32_t dot[kGatedRowBlock] = {d0, d1, d2, d3};
     for (int32_t i = 0; i < n; ++i) {

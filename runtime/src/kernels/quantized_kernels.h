@@ -75,14 +75,15 @@ void GatedGemmRowInt8(const int8_t* x, int32_t k, int32_t x_zero_point, const in
 // cout outputs at y[i]. row_bias[o] = bias[o] - x_zp * sum_j w[o][j] in
 // int32 (XNNPACK's packed bias; GatedRowBiasInt8), so
 // acc = row_bias[o] + sum_j x[j] w[o][j] equals GatedGemmRowInt8's, and so do
-// the outputs.
+// the outputs. widened: room for kGatedRowBlock * k int16 (the rows' inputs
+// widened once, so that the dot products vectorize as 16-bit multiply-adds).
 constexpr int32_t kGatedRowBlock = 4;
 void GatedRowBiasInt8(const int8_t* w, int32_t k, int32_t cout, const int32_t* bias,
                       int32_t x_zero_point, int32_t* row_bias);
 void GatedGemmRowsInt8(const int8_t* const* x, const float* gates, int32_t n, int32_t k,
                        const int8_t* w, int32_t cout, const int32_t* row_bias, const int32_t* gated,
                        const float* requantization, int32_t y_zero_point, int32_t y_min,
-                       int8_t* const* y);
+                       int8_t* const* y, int16_t* widened);
 
 // Mean or max over rows, keeping the quantization.
 void ReadoutRowsInt8(const int8_t* x, int32_t rows, int32_t c, int32_t zero_point, Readout mode,

@@ -60,17 +60,33 @@ size_t Int8DenseRealOffset(size_t rows, const ConvShape& s) {
 
 int8_t ClampToInt8(int32_t v) { return static_cast<int8_t>(v < -128 ? -128 : (v > 127 ? 127 : v)); }
 
-}  // namespace
-
-size_t GraphConvScratchBytes(const fb::Model* model, const fb::Operator* op, RowCounts limits) {
-  const ConvShape s = Shape(model, op);
-  const size_t rows = Rows(model, model->tensors()->Get(s.x), limits);
+// Scratch bytes for `rows` rows, without the gate rows' buffer.
+size_t StagingBytes(size_t rows, const ConvShape& s) {
   // Sizes are bounded by the verifier's limits, far from overflow.
   if (s.int8 && s.adjacency >= 0) {
     return Int8DenseRealOffset(rows, s) + rows * static_cast<size_t>(s.cin) * sizeof(float);
   }
   return rows * static_cast<size_t>(s.k) * (s.int8 ? 1 : sizeof(float)) + XNN_EXTRA_BYTES +
          (s.gcn ? rows * sizeof(float) : 0);
+}
+
+// int8 with a gated_bias: after the staging, room for kGatedRowBlock gate
+// rows widened to int16 (kernels::GatedGemmRowsInt8). Growing with rows, so
+// the offset for a batch's rows stays inside the bytes planned for the most.
+size_t GateRowsOffset(size_t rows, const ConvShape& s) {
+  return (StagingBytes(rows, s) + 15) / 16 * 16;
+}
+
+}  // namespace
+
+size_t GraphConvScratchBytes(const fb::Model* model, const fb::Operator* op, RowCounts limits) {
+  const ConvShape s = Shape(model, op);
+  const size_t rows = Rows(model, model->tensors()->Get(s.x), limits);
+  if (s.int8 && s.gated_bias >= 0) {
+    return GateRowsOffset(rows, s) +
+           static_cast<size_t>(kernels::kGatedRowBlock) * s.k * sizeof(int16_t);
+  }
+  return StagingBytes(rows, s);
 }
 
 size_t GraphConvInitScratchBytes(const fb::Model* model, const fb::Operator* op) {
@@ -159,7 +175,7 @@ namespace {
 // top of this file), kGatedRowBlock rows per kernel call. The op's
 // constants and quantizations are looked up once per call, not per row.
 void FixGatedRowsInt8(const RunContext& context, const ConvShape& s, const OpState& state,
-                      const int8_t* gemm_input) {
+                      const int8_t* gemm_input, int16_t* widened) {
   const QuantParams yq = context.Quant(s.y);
   const auto* weights =
       reinterpret_cast<const int8_t*>(ConstantBytes(context.model, context.tensor(s.weights)));
@@ -175,7 +191,8 @@ void FixGatedRowsInt8(const RunContext& context, const ConvShape& s, const OpSta
   const auto flush = [&]() {
     if (pending == 0) return;
     kernels::GatedGemmRowsInt8(inputs, gates, pending, s.k, weights, s.cout, state.gate_row_bias,
-                               gated, state.gate_requantization, yq.zero_point, y_min, outputs);
+                               gated, state.gate_requantization, yq.zero_point, y_min, outputs,
+                               widened);
     pending = 0;
   };
   const auto fix_row = [&](size_t i, float gate) {
@@ -245,7 +262,11 @@ Status EvalInt8(const RunContext& context, int32_t index, const ConvShape& s,
                            context.threadpool) != xnn_status_success) {
     return Status::kBackendFailed;
   }
-  if (s.gated_bias >= 0) FixGatedRowsInt8(context, s, state, gemm_input);
+  if (s.gated_bias >= 0) {
+    FixGatedRowsInt8(context, s, state, gemm_input,
+                     reinterpret_cast<int16_t*>(context.ScratchBytes(index) +
+                                                GateRowsOffset(static_cast<size_t>(rows), s)));
+  }
   return Status::kOk;
 }
 

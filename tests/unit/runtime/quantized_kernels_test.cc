@@ -184,9 +184,10 @@ TEST_CASE("blocked gated int8 GEMM rows equal the one-row kernel") {
             inputs[i] = x.data() + static_cast<size_t>(first + i) * (k + 3);  // stride k + 3
             outputs[i] = got.data() + static_cast<size_t>(first + i) * cout;
           }
+          std::vector<int16_t> widened(static_cast<size_t>(kernels::kGatedRowBlock) * k);
           kernels::GatedGemmRowsInt8(inputs, gates.data() + first, n, k, w.data(), cout,
                                      row_bias.data(), gated.data(), requantization.data(), y_zp,
-                                     y_min, outputs);
+                                     y_min, outputs, widened.data());
         }
         for (int32_t r = 0; r < rows; ++r) {
           kernels::GatedGemmRowInt8(x.data() + static_cast<size_t>(r) * (k + 3), k, x_zp,
