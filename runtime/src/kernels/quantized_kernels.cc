@@ -275,8 +275,7 @@ void GatedRowBiasInt8(const int8_t* w, int32_t k, int32_t cout, const int32_t* b
 DIFFPOOL_INT_KERNEL_CLONES void GatedGemmRowsInt8(const int8_t* const* x, const float* gates,
                                                   int32_t n, int32_t k, const int8_t* w,
                                                   int32_t cout, const int32_t* row_bias,
-                                                  const int32_t* gated,
-                                                  const float* requantization,
+                                                  const int32_t* gated, const float* requantization,
                                                   int32_t y_zero_point, int32_t y_min,
                                                   int8_t* const* y, int16_t* widened) {
   constexpr float kMagic = 12582912.0f;
