@@ -409,14 +409,17 @@ TEST_CASE("the range search reports its objective; both objectives give working 
   const TensorMap state = testing::RandomStateDict(config, rng);
   LoadedGraphs calibration{RandomGraphs(config, 24, 46), "random"};
   std::vector<double> before;
-  for (const auto& [objective, name] :
+  // (A plain pair, not a structured binding: doctest's CAPTURE is a lambda,
+  // which cannot capture a binding in C++17 under clang.)
+  for (const std::pair<SearchObjective, std::string>& item :
        std::vector<std::pair<SearchObjective, std::string>>{
            {SearchObjective::kProbabilities, "mean probability total variation"},
            {SearchObjective::kFlipsThenProbabilities,
             "class changes + mean probability total variation"}}) {
+    const std::string& name = item.second;
     CAPTURE(name);
     Int8Options options;
-    options.objective = objective;
+    options.objective = item.first;
     ConvertReport report;
     Int8Report int8;
     const std::vector<uint8_t> bytes = BuildInt8ModelFile(
