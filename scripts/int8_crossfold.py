@@ -106,6 +106,13 @@ def converter_evaluation(report: str) -> Dict[str, Any]:
     return out
 
 
+def model_args(fold_dir: str) -> List[str]:
+    """diffpool-convert's checkpoint arguments for a crossval fold folder."""
+    return ["--config", os.path.join(fold_dir, "config.json"),
+            "--weights", os.path.join(fold_dir, "model.safetensors"),
+            "--test-vectors", os.path.join(fold_dir, "graphs.json")]
+
+
 def split_training(n: int, limit: int) -> Tuple[List[int], List[int]]:
     """Positions 0..n-1 of a training split -> (calibration, validation):
     min(limit, ceil(n/2)) calibration positions evenly spread (the converter's
@@ -135,9 +142,7 @@ def validation_job(args, run_dir: str, fold: int, extra: List[str], config: Dict
     convert = os.path.join(args.build, "converter", "diffpool-convert")
     int8 = os.path.join(work, "int8.dpm")
     start = time.time()
-    report = run([convert, "--config", os.path.join(fold_dir, "config.json"),
-                  "--weights", os.path.join(fold_dir, "model.safetensors"),
-                  "--test-vectors", os.path.join(fold_dir, "graphs.json"),
+    report = run([convert] + model_args(fold_dir) + [
                   "--quantize", "int8", "--calibration", paths["calibration"],
                   "--evaluate", paths["validation"], "--out", int8] + extra,
                  os.path.join(work, "convert_int8.log"))
@@ -177,9 +182,7 @@ def fold_job(args, run_dir: str, fold: int, extra: List[str]) -> Dict[str, Any]:
     tu = os.path.join(args.data, dataset_name)
     convert = os.path.join(args.build, "converter", "diffpool-convert")
     score_bin = os.path.join(args.build, "examples", "diffpool-score")
-    common = ["--config", os.path.join(fold_dir, "config.json"),
-              "--weights", os.path.join(fold_dir, "model.safetensors"),
-              "--test-vectors", os.path.join(fold_dir, "graphs.json")]
+    common = model_args(fold_dir)
     fp32 = os.path.join(work, "fp32.dpm")
     int8 = os.path.join(work, "int8.dpm")
     start = time.time()
